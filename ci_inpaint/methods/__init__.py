@@ -1,0 +1,98 @@
+"""Methods register by name; the one training engine (``ci_inpaint.engine``) runs any of them.
+
+The contract a method implements (see :class:`Method`):
+
+* ``Config``: a :class:`~ci_inpaint.config.TrainConfig` subclass with the method's knobs and
+  its per-profile overrides;
+* ``__init__(cfg, device)``: build networks (on ``device``) and optimisers;
+* ``modules()`` / ``optimizers()``: dicts of everything that is checkpointed;
+* ``train_set()``: a map-style Dataset whose items are pure functions of their index, or
+  ``None`` when the method samples its own data (e.g. a 2D toy) from the torch RNG;
+* ``train_step(batch, ctx) -> dict[str, Tensor]``: one optimisation step, using
+  ``ctx.autocast()`` for forward passes and ``ctx.optimize(name, loss)`` for each optimiser
+  (GAN D step, G step, ...); returns the loss terms to log (they are checked for NaN/Inf);
+* ``evaluate(ctx) -> dict[str, float]`` (optional): metrics at the end / every eval_every;
+* ``ema_modules`` (optional): names of modules of which the engine keeps an EMA copy.
+
+Method modules are imported lazily by name, so ``ci-inpaint train --help`` is fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from ..config import TrainConfig
+from ..errors import ConfigError
+
+# name -> module that registers it (imported on first use)
+_MODULES: dict[str, str] = {
+    "divco_toy": "ci_inpaint.methods.divco_toy",
+    "divco": "ci_inpaint.methods.divco_images",
+    "toy_regression": "ci_inpaint.methods.toy_regression",
+}
+_REGISTRY: dict[str, type[Method]] = {}
+
+
+class Method:
+    """Base class: the pieces of a method that the engine needs."""
+
+    name: ClassVar[str] = ""
+    Config: ClassVar[type[TrainConfig]] = TrainConfig
+    summary: ClassVar[str] = ""  # one line for `ci-inpaint train --help`
+    ema_modules: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, cfg: TrainConfig, device: torch.device):
+        self.cfg = cfg
+        self.device = device
+
+    def modules(self) -> dict[str, nn.Module]:
+        raise NotImplementedError
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        raise NotImplementedError
+
+    def train_set(self) -> torch.utils.data.Dataset | None:
+        return None
+
+    def train_step(self, batch: Any, ctx: Any) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def evaluate(self, ctx: Any) -> dict[str, float]:
+        return {}
+
+    def extra_state(self) -> dict[str, Any]:
+        """Anything else to checkpoint (not modules/optimisers); restored by load_extra_state."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        pass
+
+
+def register(cls: type[Method]) -> type[Method]:
+    """Class decorator: ``@register`` on a Method subclass with a ``name``."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} needs a class attribute `name`")
+    _REGISTRY[cls.name] = cls
+    _MODULES.setdefault(cls.name, cls.__module__)
+    return cls
+
+
+def method_names() -> list[str]:
+    return sorted(set(_MODULES) | set(_REGISTRY))
+
+
+def get_method(name: str) -> type[Method]:
+    if name not in _REGISTRY:
+        if name not in _MODULES:
+            raise ConfigError(
+                f"unknown method {name!r}: choose one of {', '.join(method_names())} "
+                "(see `ci-inpaint train --help`)"
+            )
+        importlib.import_module(_MODULES[name])
+    if name not in _REGISTRY:
+        raise ConfigError(f"method {name!r} did not register itself: check {_MODULES[name]}")
+    return _REGISTRY[name]
