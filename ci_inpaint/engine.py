@@ -272,7 +272,8 @@ class Engine:
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
         self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        if self.world > 1 and not dist.is_initialized():
+        self._own_pg = self.world > 1 and not dist.is_initialized()
+        if self._own_pg:
             backend = "nccl" if torch.cuda.is_available() and self.cfg.device != "cpu" else "gloo"
             if backend == "nccl":
                 torch.cuda.set_device(self.local_rank % torch.cuda.device_count())
@@ -442,7 +443,7 @@ class Engine:
         log = self.run_dir / "metrics.jsonl"
         if self.step > 0 and log.exists():  # drop lines from after the checkpoint we resumed
             keep = [ln for ln in log.read_text().splitlines()
-                    if ln.strip() and json.loads(ln).get("step", 0) < self.step]
+                    if ln.strip() and json.loads(ln).get("step", 0) <= self.step]
             log.write_text("".join(ln + "\n" for ln in keep))
         self._jsonl = log.open("a")
         with contextlib.suppress(Exception):
@@ -547,6 +548,8 @@ class Engine:
             if self._tb is not None:
                 self._tb.close()
         wall = time.perf_counter() - t0
+        if self._own_pg:
+            dist.destroy_process_group()
         if self.is_main:
             result = {"method": self.method_cls.name, "steps": self.step, "wall_s": wall,
                       "metrics": self.metrics, "final_losses": self.history[-1] if self.history else {}}

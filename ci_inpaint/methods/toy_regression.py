@@ -7,6 +7,7 @@ into the input comes from the torch RNG, so exact resume must restore RNG state 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -25,6 +26,7 @@ class ToyRegressionConfig(TrainConfig):
     lr_head: float = 5e-3  # Adam learning rate of the head
     noise: float = 0.05  # std of input noise drawn each step from the torch RNG
     inject_nan_step: int = -1  # >=0: make the loss NaN at this step (tests the NaN guard)
+    step_sleep: float = 0.0  # seconds to sleep per step: a slow model, so a test can kill mid-run
 
     PROFILES: ClassVar = {
         "smoke": {"steps": 20, "batch_size": 16, "ckpt_every": 5, "log_every": 1},
@@ -78,6 +80,8 @@ class ToyRegression(Method):
         return (self.head(self.body(x)) - batch["y"]).pow(2).mean()
 
     def train_step(self, batch, ctx):
+        if self.cfg.step_sleep:
+            time.sleep(self.cfg.step_sleep)
         with ctx.autocast():
             loss_head = self._loss(batch)
         if ctx.step == self.cfg.inject_nan_step:
@@ -92,4 +96,11 @@ class ToyRegression(Method):
     def evaluate(self, ctx):
         ds = self.train_set()
         x, y = ds.x.to(self.device), ds.y.to(self.device)
-        return {"mse": float((self.head(self.body(x)) - y).pow(2).mean())}
+        out = {"mse": float((self.head(self.body(x)) - y).pow(2).mean())}
+        if torch.distributed.is_initialized():  # are the ranks' weights still identical?
+            flat = torch.cat([p.detach().reshape(-1) for p in self.head.parameters()])
+            lo, hi = flat.clone(), flat.clone()
+            torch.distributed.all_reduce(lo, torch.distributed.ReduceOp.MIN)
+            torch.distributed.all_reduce(hi, torch.distributed.ReduceOp.MAX)
+            out["rank_spread"] = float((hi - lo).abs().max())
+        return out
