@@ -48,7 +48,6 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import yaml
-from torch import nn
 
 from . import __version__
 from .config import TrainConfig, resolve_config
