@@ -96,6 +96,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="output folder (default runs/notebooks-<timestamp>)")
     r.add_argument("--timeout", type=float, default=None, help="seconds per notebook (default: per profile)")
     r.set_defaults(func=_lazy("ci_inpaint.notebooks", "cli_run"))
+    sw = nbs.add_parser("sweep", help="run one notebook over a parameter grid and plot it",
+                        description="Run NOTEBOOK once per point of the Cartesian grid (papermill), "
+                        "collect each run's summary.json and plot a metric against the first key. "
+                        "Example: ci-inpaint notebooks sweep 01_divco --grid lambda_contra=0.5,1,2 "
+                        "tau=0.5,1 --profile quick --out runs/divco_sweep")
+    sw.add_argument("notebook", help="notebook name or path, e.g. 01_divco")
+    sw.add_argument("--grid", nargs="+", action="extend", required=True, metavar="KEY=V1,V2",
+                    help="parameter values to sweep")
+    sw.add_argument("--profile", default="smoke", help="smoke (default) | quick | full")
+    sw.add_argument("--out", help="output folder (default runs/sweep)")
+    sw.add_argument("--plot-y", dest="plot_y", help="summary metric on the plot's y axis")
+    sw.set_defaults(func=_lazy("ci_inpaint.sweep", "cli_sweep"))
 
     w = sub.add_parser("weights", help="pretrained weights: status | fetch",
                        description="Pretrained files the metrics and methods use, and where they must lie.")

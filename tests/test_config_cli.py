@@ -72,7 +72,7 @@ def test_bad_yaml_and_set_syntax(tmp_path):
         parse_sets(["steps"])
 
 
-VERBS = [["train"], ["notebooks"], ["notebooks", "run"], ["weights"], ["weights", "status"],
+VERBS = [["train"], ["notebooks"], ["notebooks", "run"], ["notebooks", "sweep"], ["weights"], ["weights", "status"],
          ["weights", "fetch"], ["data"], ["data", "list"], ["bench"]]
 
 

@@ -1,0 +1,20 @@
+"""The papers' evaluation metrics: FID, NDB/JSD, KFFA, LPIPS diversity, L1/PSNR/SSIM, toys.
+
+Images are (N, C, H, W) float tensors in [-1, 1]; masks (N, 1, H, W) with 1 = hole. A metric
+computed with an offline stand-in network carries that in its name (``fid_digits_classifier``,
+``lpips_fallback_randalex``); the plain names ``fid`` / ``lpips_alex`` mean the real networks.
+"""
+
+from ci_inpaint.metrics.features import FeatureNet, SmallClassifier, train_feature_classifier
+from ci_inpaint.metrics.fid import extract_features, fid, frechet_distance, frechet_from_moments
+from ci_inpaint.metrics.inpaint import by_bucket, hole_ratio, inpaint_metrics
+from ci_inpaint.metrics.kffa import kffa
+from ci_inpaint.metrics.lpips_div import lpips_diversity
+from ci_inpaint.metrics.ndb import jsd, ndb_jsd
+from ci_inpaint.metrics.toy import toy_mode_metrics
+
+__all__ = [
+    "FeatureNet", "SmallClassifier", "by_bucket", "extract_features", "fid", "frechet_distance",
+    "frechet_from_moments", "hole_ratio", "inpaint_metrics", "jsd", "kffa", "lpips_diversity",
+    "ndb_jsd", "toy_mode_metrics", "train_feature_classifier",
+]
