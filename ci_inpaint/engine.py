@@ -551,7 +551,9 @@ class Engine:
             dist.destroy_process_group()
         if self.is_main:
             result = {"method": self.method_cls.name, "steps": self.step, "wall_s": wall,
-                      "metrics": self.metrics, "final_losses": self.history[-1] if self.history else {}}
+                      "metrics": self.metrics,
+                      "final_losses": next((r for r in reversed(self.history)
+                                            if not any(k.startswith("eval/") for k in r)), {})}
             (self.run_dir / "result.json").write_text(json.dumps(result, indent=2))
         return RunResult(self.run_dir, self.method, cfg, self.history, self.metrics, self.step, wall)
 

@@ -1,0 +1,457 @@
+"""DivCo class-conditional image generation (Liu et al., CVPR 2021, Sec. 4.4, Tables 3-4).
+
+The paper's DCGAN baseline (:mod:`ci_inpaint.nn.dcgan`, MSGAN's setting) trained three ways,
+``regularizer``:
+
+* ``none`` -- the conditional DCGAN alone: Eq. 1, the non-saturating BCE GAN loss;
+* ``mode_seeking`` -- + MSGAN's mode-seeking loss ``lambda_ms / (mean|G(z2)-G(z1)| /
+  mean|z2-z1| + eps)`` on two fake batches with the same labels;
+* ``divco`` -- + ``lambda_contra * L_contra`` (Eq. 2-3): query, positive (z + U[-R, R]) and
+  N negatives (every coordinate farther than R) in one G pass, encoded by E = the
+  discriminator's layers below the top + a small fixed head (``D.features``, Fig. 3).
+  (Latent regression is not applicable here, as the paper notes: D's features do not match z.)
+
+One step: a D step (real vs G(z, y) for a fresh z, BCE) then a G step (non-saturating BCE on the
+fakes + the regulariser), each through ``ctx.optimize``. All noise comes from the global torch
+RNG (exact resume). Data: the bundled ``digits`` (smoke/quick) or CIFAR-10 (full).
+
+Choices and where they differ from the paper/code (all are config knobs):
+* The G adversarial term of ``divco`` uses the query images of the contrastive pass (the
+  official code adds a second fake batch); ``mode_seeking`` applies it to both of its fake
+  batches (as MSGAN); each is a mean over images, not MSGAN's sum of two BCE terms.
+* ``contra_queries`` (``full``: 0 = every image of the batch is a query, the paper): ``quick``
+  uses 8 queries per step (8 x 12 images through G and E instead of 32 x 12) plus a separate
+  full fake batch for the adversarial term. Eq. 2 is an expectation over (y, z), so fewer
+  queries give an unbiased, noisier estimate of the same loss at a third of the cost.
+* ``quick`` also uses lr 8e-4 (the paper: 2e-4) and width 16 (paper: 128) to train in CPU
+  minutes; ``full`` is the paper's setting (width 128, batch 32, Adam 2e-4 (0.5, 0.999),
+  R = 0.001, N = 10, lambda = 1, tau = 1) on CIFAR-10.
+* Adam weight decay 1e-4 on G and D as in the MSGAN/DivCo DCGAN code (the paper is silent).
+
+Evaluation helpers used by ``notebooks/01_divco``: :func:`sample`, :func:`per_class_ndb_jsd`
+(Table 3), :func:`fid_score` (Table 4, with the fallback feature network named),
+:func:`run_comparison` + :func:`aggregate` (mean +- std over seeds), :func:`sample_grid` and
+:func:`latent_walk`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..config import TrainConfig
+from ..errors import ConfigError, WeightsMissingError
+from ..losses.divco import divco_regularizer, mode_seeking_loss
+from ..nn.dcgan import CondDiscriminator, CondGenerator
+from . import Method, register
+
+REGULARIZERS = ("none", "mode_seeking", "divco")
+DATASETS = ("digits", "cifar10", "class_folder")
+
+
+@dataclass
+class DivCoImagesConfig(TrainConfig):
+    dataset: str = "digits"  # digits (bundled, smoke/quick) | cifar10 (full; needs the batches) | class_folder
+    regularizer: str = "divco"  # none (DCGAN) | mode_seeking (MSGAN) | divco
+    lambda_contra: float = 1.0  # weight of L_contra (Eq. 3); paper: 1
+    tau: float = 1.0  # temperature of Eq. 2; paper: 1
+    radius: float = 0.001  # R: positives in z + U[-R, R]; paper: 0.001 for z = 100
+    num_neg: int = 10  # N negatives per query; paper: 10
+    normalize: bool = True  # cosine similarity as Eq. 2 states (the official code: off)
+    contra_queries: int = 0  # queries per step for L_contra; 0 = the whole batch (paper)
+    lambda_ms: float = 1.0  # weight of the mode-seeking loss (MSGAN: 1)
+    z_dim: int = 100  # latent size; paper: 100
+    width: int = 128  # DCGAN base width d (G: 4d-2d-d, D: d-2d-4d); paper: 128
+    lr: float = 2e-4  # Adam learning rate of G and D; paper: 2e-4
+    beta1: float = 0.5  # Adam beta1; paper: 0.5
+    beta2: float = 0.999  # Adam beta2; paper: 0.999
+    weight_decay: float = 1e-4  # Adam L2 weight decay of G and D (MSGAN/DivCo DCGAN code: 1e-4)
+    eval_n_per_class: int = 100  # generated images per class for evaluate()'s NDB/JSD
+    eval_k: int = 10  # NDB bins per class in evaluate() (Table 3 uses 50 on CIFAR-10)
+
+    PROFILES: ClassVar = {
+        "smoke": {"steps": 4, "batch_size": 8, "width": 8, "num_neg": 4, "log_every": 1,
+                  "ckpt_every": 4, "eval_n_per_class": 12, "eval_k": 3},
+        # quick (CPU minutes, measured): a narrow DCGAN, 4x the paper's lr so that digits form
+        # in 400 steps, and L_contra on 8 queries x (1 + 1 + 10) images per step
+        "quick": {"steps": 400, "batch_size": 32, "width": 16, "lr": 8e-4, "contra_queries": 8,
+                  "log_every": 50, "ckpt_every": 400},
+        # full: the paper's setting; 200 epochs of CIFAR-10's 50k at batch 32 (the DivCo code's n_ep)
+        "full": {"dataset": "cifar10", "steps": 312_500, "batch_size": 32, "width": 128,
+                 "log_every": 100, "ckpt_every": 5000, "eval_every": 25_000,
+                 "eval_n_per_class": 1000, "eval_k": 50},
+    }
+
+
+def load_dataset(name: str, split: str = "train", data_root: str = "") -> torch.utils.data.Dataset:
+    """The labelled 32x32 dataset of ``name``: digits (bundled), cifar10, class_folder."""
+    from ..data import Digits, get_dataset
+
+    if name not in DATASETS:
+        raise ConfigError(f"dataset {name!r} is not supported by divco: use one of "
+                          f"{', '.join(DATASETS)} (e.g. --set dataset=digits)")
+    if name == "digits":
+        return Digits(split, size=32, channels=3)
+    # cifar10 without its batches: get_dataset raises a DataError naming data_scripts/cifar10.py
+    return get_dataset(name, split, 32, data_root=data_root or None)
+
+
+def _labels_of(ds) -> torch.Tensor:
+    if hasattr(ds, "labels"):
+        return torch.as_tensor(ds.labels, dtype=torch.long)
+    return torch.stack([torch.as_tensor(ds[i]["label"]) for i in range(len(ds))]).long()
+
+
+def _images_of(ds, idx: torch.Tensor | None = None) -> torch.Tensor:
+    """Images of ``ds`` (at ``idx``) as (n, C, H, W) float in [-1, 1]."""
+    idx = torch.arange(len(ds)) if idx is None else idx
+    return torch.stack([ds[int(i)]["image"] for i in idx]).float()
+
+
+@register
+class DivCoImages(Method):
+    name = "divco"
+    Config = DivCoImagesConfig
+    summary = "DivCo (CVPR 2021) class-conditional DCGAN: none | mode_seeking | divco regulariser"
+    ema_modules = ("G",)
+
+    def __init__(self, cfg: DivCoImagesConfig, device: torch.device):
+        super().__init__(cfg, device)
+        if cfg.regularizer not in REGULARIZERS:
+            raise ConfigError(f"regularizer {cfg.regularizer!r} is unknown: use one of "
+                              f"{', '.join(REGULARIZERS)} (e.g. --set regularizer=divco)")
+        if cfg.num_neg < 1 or cfg.radius < 0 or cfg.tau <= 0 or cfg.width < 1:
+            raise ConfigError("divco needs num_neg >= 1, radius >= 0, tau > 0 and width >= 1: "
+                              "fix the --set values")
+        self.dataset = load_dataset(cfg.dataset, "train", cfg.data_root)
+        self.n_classes = int(_labels_of(self.dataset).max()) + 1
+        channels = self.dataset[0]["image"].shape[0]
+        self.G = CondGenerator(cfg.z_dim, self.n_classes, cfg.width, channels).to(device)
+        self.D = CondDiscriminator(self.n_classes, cfg.width, channels).to(device)
+        betas = (cfg.beta1, cfg.beta2)
+        self.opt_G = torch.optim.Adam(self.G.parameters(), cfg.lr, betas, weight_decay=cfg.weight_decay)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), cfg.lr, betas, weight_decay=cfg.weight_decay)
+        self._ema: dict[str, nn.Module] = {}
+
+    def modules(self):
+        return {"G": self.G, "D": self.D}
+
+    def optimizers(self):
+        return {"G": self.opt_G, "D": self.opt_D}
+
+    def train_set(self):
+        return self.dataset
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator to sample from: the EMA copy when ``ema_decay > 0``, else G."""
+        return self._ema.get("G", self.G)
+
+    def train_step(self, batch, ctx):
+        cfg, G, D = self.cfg, self.G, self.D
+        self._ema = ctx.ema
+        x, y = batch["image"], batch["label"]
+        b = x.shape[0]
+        ones, zeros = torch.ones(b, device=x.device), torch.zeros(b, device=x.device)
+
+        # D step: maximise Eq. 1 (BCE on real = 1, fake = 0)
+        with torch.no_grad(), ctx.autocast():
+            fake = G(torch.randn(b, cfg.z_dim, device=x.device), y)
+        with ctx.autocast():
+            d_real = F.binary_cross_entropy_with_logits(D(x, y).float(), ones)
+            d_fake = F.binary_cross_entropy_with_logits(D(fake, y).float(), zeros)
+        ctx.optimize("D", {"d_real": d_real, "d_fake": d_fake})
+
+        # G step: non-saturating BCE + regulariser; D frozen (gradients still reach G through it)
+        D.requires_grad_(False)
+        try:
+            with ctx.autocast():
+                terms = self._g_terms(x, y)
+            ctx.optimize("G", terms)
+        finally:
+            D.requires_grad_(True)
+        return {"d_real": d_real.detach(), "d_fake": d_fake.detach(),
+                **{k: v.detach() for k, v in terms.items()}}
+
+    def _g_terms(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        cfg, G, D = self.cfg, self.G, self.D
+        b, dev = x.shape[0], x.device
+        z = torch.randn(b, cfg.z_dim, device=dev)
+        if cfg.regularizer == "none":
+            fake = G(z, y)
+            return {"g_adv": F.binary_cross_entropy_with_logits(D(fake, y).float(), torch.ones(b, device=dev))}
+        if cfg.regularizer == "mode_seeking":
+            z2 = torch.randn(b, cfg.z_dim, device=dev)
+            fakes = G(torch.cat([z, z2]), torch.cat([y, y]))  # one pass, as MSGAN
+            adv = F.binary_cross_entropy_with_logits(D(fakes, torch.cat([y, y])).float(),
+                                                     torch.ones(2 * b, device=dev))
+            ms = mode_seeking_loss(fakes[:b].float(), fakes[b:].float(), z, z2)
+            return {"g_adv": adv, "mode_seeking": cfg.lambda_ms * ms}
+        q = cfg.contra_queries if 0 < cfg.contra_queries < b else b
+        contra, query = divco_regularizer(G, D.features, y[:q], z[:q], num_neg=cfg.num_neg,
+                                          radius=cfg.radius, tau=cfg.tau, normalize=cfg.normalize)
+        if q < b:  # cheaper: L_contra on q queries (an unbiased estimate of Eq. 2's expectation)
+            query = G(z, y)  # and the adversarial term on a full batch of its own
+        adv = F.binary_cross_entropy_with_logits(D(query, y).float(), torch.ones(b, device=dev))
+        return {"g_adv": adv, "contra": cfg.lambda_contra * contra}
+
+    def evaluate(self, ctx):
+        """Cheap logged scalars: mean per-class NDB/JSD (``eval_k`` bins, ``eval_n_per_class``)."""
+        rows = per_class_ndb_jsd(self.sampler, self.dataset, k=self.cfg.eval_k,
+                                 n_per_class=self.cfg.eval_n_per_class, seed=12345)
+        mean = rows[-1]
+        return {"ndb_mean": mean["ndb"], "jsd_mean": mean["jsd"],
+                "ndb_over_k_mean": mean["ndb_over_k"]}
+
+
+# ----------------------------------------------------------------------------- sampling
+def generator_of(obj) -> nn.Module:
+    """The generator inside a RunResult, a DivCoImages method (its EMA copy if any) or G itself."""
+    if hasattr(obj, "method"):  # RunResult
+        obj = obj.method
+    if isinstance(obj, DivCoImages):
+        return obj.sampler
+    if isinstance(obj, nn.Module):
+        return obj
+    raise TypeError(f"expected a RunResult, a DivCoImages method or a generator, got {type(obj).__name__}")
+
+
+@torch.no_grad()
+def sample(method_or_G, labels, n_per_class: int = 1, z: torch.Tensor | None = None,
+           seed: int = 0, batch_size: int = 500) -> torch.Tensor:
+    """Generate ``n_per_class`` images for each class in ``labels`` (class-major order).
+
+    labels: an int, a list or a 1-D tensor of class ids. z: optional (len(labels) * n_per_class,
+    z_dim) codes; else drawn from N(0, I) with a private generator seeded by ``seed`` (the
+    global RNG is untouched). G runs in eval mode (BatchNorm running statistics) and is put
+    back in its previous mode. Returns (n, C, 32, 32) in [-1, 1] on the CPU.
+    """
+    G = generator_of(method_or_G)
+    dev = next(G.parameters()).device
+    labels = torch.as_tensor([labels] if isinstance(labels, int) else labels, dtype=torch.long)
+    y = labels.repeat_interleave(n_per_class)
+    if z is None:
+        z = torch.randn(len(y), G.z_dim, generator=torch.Generator().manual_seed(seed))
+    if len(z) != len(y):
+        raise ValueError(f"z has {len(z)} rows but labels x n_per_class = {len(y)}")
+    was_training = G.training
+    G.eval()
+    try:
+        out = [G(z[i:i + batch_size].to(dev), y[i:i + batch_size].to(dev)).float().cpu()
+               for i in range(0, len(y), batch_size)]
+    finally:
+        G.train(was_training)
+    return torch.cat(out)
+
+
+def sample_grid(G, n_classes: int = 10, n_per_class: int = 8, seed: int = 0) -> torch.Tensor:
+    """A (C, H', W') image in [0, 1] for ``plt.imshow(grid.permute(1, 2, 0))``: one row per
+    class, ``n_per_class`` samples per row (same z column-wise across rows, so a column shows
+    one code under every label)."""
+    from torchvision.utils import make_grid
+
+    g = generator_of(G)
+    z = torch.randn(n_per_class, g.z_dim, generator=torch.Generator().manual_seed(seed))
+    imgs = sample(g, list(range(n_classes)), n_per_class, z=z.repeat(n_classes, 1))
+    return make_grid((imgs + 1) / 2, nrow=n_per_class, padding=1, pad_value=1.0).clamp(0, 1)
+
+
+def latent_walk(G, label: int, z0: torch.Tensor | None = None, z1: torch.Tensor | None = None,
+                steps: int = 8) -> torch.Tensor:
+    """Images along z_t = (1 - t) z0 + t z1, t in [0, 1] (``steps`` points), for one label.
+
+    Defaults as DivCo Fig. 5: z0 = all -1, z1 = all +1. Returns (steps, C, 32, 32) in [-1, 1].
+    """
+    g = generator_of(G)
+    z0 = -torch.ones(g.z_dim) if z0 is None else torch.as_tensor(z0, dtype=torch.float32).flatten()
+    z1 = torch.ones(g.z_dim) if z1 is None else torch.as_tensor(z1, dtype=torch.float32).flatten()
+    t = torch.linspace(0, 1, steps)[:, None]
+    return sample(g, [label], steps, z=(1 - t) * z0 + t * z1)
+
+
+# ----------------------------------------------------------------------------- metrics
+def per_class_ndb_jsd(G, dataset_train, k: int = 10, n_per_class: int = 200, seed: int = 0,
+                      classes: list[int] | None = None) -> list[dict[str, Any]]:
+    """Table 3: NDB and JSD computed on each class separately, plus their mean.
+
+    For class c: k-means of the training images of class c into ``k`` bins (the paper: 50 on
+    CIFAR-10's 5000 per class; the digits have ~126 per class, so use ~10), ``n_per_class``
+    generated images of class c assigned to the nearest bin, two-proportion test per bin
+    (:func:`ci_inpaint.metrics.ndb_jsd`). Returns one row per class ``{"class", "ndb", "jsd",
+    "ndb_over_k", "k", "n_train", "n_generated"}`` and a last row with ``class = "mean"``
+    (means over the classes). Lower is better for both.
+    """
+    from ..metrics import ndb_jsd
+
+    labels = _labels_of(dataset_train)
+    classes = list(range(int(labels.max()) + 1)) if classes is None else list(classes)
+    fake = sample(G, classes, n_per_class, seed=seed)
+    rows = []
+    for i, c in enumerate(classes):
+        real = _images_of(dataset_train, torch.nonzero(labels == c).flatten())
+        r = ndb_jsd(real, fake[i * n_per_class:(i + 1) * n_per_class], k=k, seed=seed)
+        rows.append({"class": c, "ndb": r["ndb"], "jsd": r["jsd"], "ndb_over_k": r["ndb_over_k"],
+                     "k": k, "n_train": r["n_train"], "n_generated": r["n_generated"]})
+    keys = ("ndb", "jsd", "ndb_over_k")
+    rows.append({"class": "mean", **{key: float(np.mean([r[key] for r in rows])) for key in keys},
+                 "k": k, "n_train": sum(r["n_train"] for r in rows), "n_generated": len(fake)})
+    return rows
+
+
+def _dataset_name(ds) -> str:
+    return type(ds).__name__.lower()
+
+
+def fid_score(G, dataset, n: int = 1000, seed: int = 0, feature_net="auto",
+              feature_train=None, dataset_name: str | None = None) -> dict[str, Any]:
+    """Table 4: FID between ``n`` generated images (labels in the dataset's class proportions)
+    and the real images of ``dataset`` (all of them, or ``n`` drawn with ``seed`` if more).
+
+    feature_net: ``"auto"`` (the FID Inception when its weights are present, else the fallback),
+    ``"inception"``, ``"classifier"`` (always the fallback) or an nn.Module. The fallback is the
+    in-project classifier :func:`ci_inpaint.metrics.train_feature_classifier` trained (and
+    cached) on ``feature_train`` (default: ``dataset``) labels; its result is named
+    ``fid_<dataset>_classifier`` (e.g. ``fid_digits_classifier``), never ``fid``. Returns
+    ``{"name", "value", "n_a", "n_b", "feature_net"}`` (a = real, b = generated).
+    """
+    from ..metrics import fid, train_feature_classifier
+    from ..metrics.fid import resolve_feature_net
+
+    name = dataset_name or _dataset_name(dataset)
+    labels = _labels_of(dataset)
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randperm(len(dataset), generator=g)[:n] if len(dataset) > n else None
+    real = _images_of(dataset, idx)
+    fake_labels = labels[torch.randint(len(labels), (n,), generator=g)]
+    counts = torch.bincount(fake_labels, minlength=int(labels.max()) + 1)
+    fake = torch.cat([sample(G, [c], int(m), seed=seed + 1 + c) for c, m in enumerate(counts.tolist()) if m])
+    net = None
+    if feature_net != "classifier":
+        try:
+            net = resolve_feature_net(feature_net)
+        except WeightsMissingError:
+            if feature_net != "auto":
+                raise
+    if net is None:
+        src = dataset if feature_train is None else feature_train
+        net = train_feature_classifier(name, _images_of(src), _labels_of(src))
+    return fid(real, fake, feature_net=net)
+
+
+# ----------------------------------------------------------------------------- comparison
+def evaluate_run(G, dataset_train, k: int, n_per_class: int, fid_n: int, seed: int,
+                 feature_net="auto") -> dict[str, Any]:
+    """Per-class NDB/JSD columns (``ndb_c<c>``, ``jsd_c<c>``, ``ndb_mean``, ``jsd_mean``) and
+    the FID under its own name (``fid_digits_classifier`` ...) plus ``fid_name``."""
+    rows = per_class_ndb_jsd(G, dataset_train, k=k, n_per_class=n_per_class, seed=seed)
+    out: dict[str, Any] = {}
+    for r in rows[:-1]:
+        out[f"ndb_c{r['class']}"], out[f"jsd_c{r['class']}"] = r["ndb"], r["jsd"]
+    out["ndb_mean"], out["jsd_mean"] = rows[-1]["ndb"], rows[-1]["jsd"]
+    f = fid_score(G, dataset_train, n=fid_n, seed=seed, feature_net=feature_net)
+    out["fid_name"], out[f["name"]] = f["name"], f["value"]
+    return out
+
+
+def _train_and_evaluate(reg: str, seed: int, profile: str, out_dir: str, k, n_per_class,
+                        fid_n: int, feature_net, overwrite: bool, threads: int, knobs: dict):
+    """One cell of :func:`run_comparison` (top level so worker processes can run it)."""
+    from ..engine import train
+
+    if threads > 0:
+        torch.set_num_threads(threads)
+    tag = f"{reg}-seed{seed}"
+    res = train("divco", profile=profile, out=Path(out_dir) / tag, overwrite=overwrite,
+                regularizer=reg, seed=seed, **knobs)
+    cifar = res.cfg.dataset == "cifar10"
+    t0 = time.perf_counter()
+    ev = evaluate_run(res.method, res.method.dataset, k or (50 if cifar else 10),
+                      n_per_class or (1000 if cifar else 200), fid_n, seed, feature_net)
+    row = {"regularizer": reg, "seed": seed, "steps": res.steps_done, "train_s": res.wall_s,
+           "eval_s": time.perf_counter() - t0, **ev}
+    G = generator_of(res)
+    return row, {k_: v.cpu() for k_, v in G.state_dict().items()}, str(res.run_dir), res.cfg
+
+
+def run_comparison(regularizers=REGULARIZERS, seeds=(0, 1, 2), profile: str = "quick",
+                   out_dir: str | Path = "runs/divco_images", k: int | None = None,
+                   n_per_class: int | None = None, fid_n: int = 1000, feature_net="auto",
+                   overwrite: bool = True, workers: int = 1, threads: int = 0,
+                   **knobs) -> dict[str, Any]:
+    """Train ``divco`` once per (regulariser, seed) into ``out_dir/<reg>-seed<k>`` and evaluate.
+
+    knobs: config overrides for every run (e.g. ``steps=300``). k / n_per_class default to 10 /
+    200 for digits and 50 / 1000 for CIFAR-10. Evaluation samples are seeded by the run's seed.
+    ``workers > 1`` runs that many trainings at once in separate processes (spawned; each with
+    ``threads`` torch threads, default 1 there): on a CPU, two single-threaded runs use two
+    cores better than one two-threaded run. ``threads > 0`` sets the torch thread count of the
+    (sequential) runs. Each run is the same as a sequential one (its own seed, its own process
+    state), so results do not depend on ``workers``. From a script, call it under
+    ``if __name__ == "__main__":`` (spawned workers re-import the main module; notebooks are fine).
+
+    Returns ``{"rows": [...], "summary": aggregate(rows), "models": {"<reg>-seed<k>": G (eval
+    mode, CPU)}, "run_dirs": {...}}``; each row has ``regularizer``, ``seed``, ``steps``,
+    ``train_s``, ``eval_s`` and the columns of :func:`evaluate_run`.
+    """
+    jobs = [(reg, s) for reg in regularizers for s in seeds]
+    common = (profile, str(out_dir), k, n_per_class, fid_n, feature_net, overwrite)
+    if workers > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+            futs = [pool.submit(_train_and_evaluate, reg, s, *common, threads or 1, knobs)
+                    for reg, s in jobs]
+            results = [f.result() for f in futs]
+    else:
+        results = [_train_and_evaluate(reg, s, *common, threads, knobs) for reg, s in jobs]
+    rows, models, dirs = [], {}, {}
+    for (reg, s), (row, state, run_dir, cfg) in zip(jobs, results):
+        G = CondGenerator(cfg.z_dim, int(state["net.0.weight"].shape[0]) - cfg.z_dim, cfg.width,
+                          int(state["net.9.weight"].shape[1]))
+        G.load_state_dict(state)
+        rows.append(row)
+        models[f"{reg}-seed{s}"], dirs[f"{reg}-seed{s}"] = G.eval(), Path(run_dir)
+    return {"rows": rows, "summary": aggregate(rows), "models": models, "run_dirs": dirs}
+
+
+def aggregate(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
+    """Mean and std over seeds (sample std, ddof = 1; 0 for one seed) of every numeric column,
+    per regulariser: ``{reg: {column: {"mean", "std", "n"}}}`` (the paper's "mean +- std")."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for reg in dict.fromkeys(r["regularizer"] for r in rows):
+        mine = [r for r in rows if r["regularizer"] == reg]
+        cols = [c for c, v in mine[0].items() if c != "seed" and isinstance(v, (int, float))
+                and not isinstance(v, bool)]
+        out[reg] = {}
+        for c in cols:
+            v = np.array([r[c] for r in mine if c in r], dtype=np.float64)
+            out[reg][c] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
+                           "n": len(v)}
+    return out
+
+
+def format_summary(summary: dict, columns: tuple[str, ...] | None = None, digits: int = 4) -> str:
+    """Markdown table ``column | reg1 | reg2 ...`` of ``mean ± std`` cells."""
+    regs = list(summary)
+    cols = columns or tuple(c for c in summary[regs[0]] if c not in ("steps", "train_s", "eval_s"))
+    lines = ["| metric | " + " | ".join(regs) + " |", "|---" * (len(regs) + 1) + "|"]
+    for c in cols:
+        cells = [f"{summary[r][c]['mean']:.{digits}g} ± {summary[r][c]['std']:.2g}"
+                 if c in summary[r] else "-" for r in regs]
+        lines.append(f"| {c} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+__all__ = [
+    "DATASETS", "REGULARIZERS", "DivCoImages", "DivCoImagesConfig", "aggregate", "evaluate_run",
+    "fid_score", "format_summary", "generator_of", "latent_walk", "load_dataset",
+    "per_class_ndb_jsd", "run_comparison", "sample", "sample_grid",
+]
