@@ -1,0 +1,168 @@
+"""The report of a notebook run: ``index.md`` and ``index.html`` in the run directory.
+
+One overview table (status, runtime, peak memory, claims held, links), then per notebook its
+metrics beside the paper's values (``summary.json`` schema in :mod:`ci_inpaint.notebooks`),
+its claims, its error if it failed, and its figures.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def _get(r: Any, key: str, default: Any = None) -> Any:
+    return r.get(key, default) if isinstance(r, dict) else getattr(r, key, default)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def metric_rows(summary: dict[str, Any] | None) -> list[dict[str, str]]:
+    """Rows ``metric | this run | paper | source``: metrics first, then paper-only values."""
+    if not summary:
+        return []
+    metrics, paper = summary.get("metrics", {}), summary.get("paper", {})
+    rows = []
+    for name in list(metrics) + [k for k in paper if k not in metrics]:
+        ref = paper.get(name, {})
+        rows.append({"metric": name, "this run": _fmt(metrics.get(name)),
+                     "paper": _fmt(ref.get("value")), "source": _fmt(ref.get("source"))})
+    return rows
+
+
+def _claims(summary: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return list((summary or {}).get("claims", []))
+
+
+def _claims_cell(summary: dict[str, Any] | None) -> str:
+    claims = _claims(summary)
+    return f"{sum(c['holds'] for c in claims)}/{len(claims)}" if claims else "-"
+
+
+def _header() -> list[str]:
+    import ci_inpaint
+
+    try:
+        import torch
+
+        torch_v = torch.__version__
+    except ImportError:  # pragma: no cover - torch is a dependency
+        torch_v = "missing"
+    return [f"ci_inpaint {ci_inpaint.__version__}", f"Python {platform.python_version()}",
+            f"torch {torch_v}", f"{platform.system()} {platform.machine()}",
+            f"{os.cpu_count()} CPUs", time.strftime("%Y-%m-%d %H:%M:%S")]
+
+
+def _md_table(rows: list[dict[str, str]], cols: list[str]) -> list[str]:
+    def esc(s: str) -> str:
+        return s.replace("|", "\\|").replace("\n", " ")
+
+    return (["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+            + ["| " + " | ".join(esc(r.get(c, "")) for c in cols) + " |" for r in rows])
+
+
+def overview_rows(results: list[Any]) -> list[dict[str, str]]:
+    return [{"notebook": _get(r, "name"), "status": _get(r, "status"),
+             "runtime (s)": f"{_get(r, 'runtime_s', 0.0):.1f}",
+             "peak memory (MB)": f"{_get(r, 'peak_rss_mb', 0.0):.0f}",
+             "claims held": _claims_cell(_get(r, "summary")),
+             "executed notebook": _get(r, "notebook", "")} for r in results]
+
+
+def render_markdown(results: list[Any], profile: str = "") -> str:
+    ok = sum(_get(r, "status") == "ok" for r in results)
+    out = [f"# Notebook run ({profile} profile)" if profile else "# Notebook run", "",
+           " · ".join(_header()), "", f"{ok} of {len(results)} notebooks ran to the end.", ""]
+    rows = overview_rows(results)
+    for row, r in zip(rows, results):
+        row["executed notebook"] = f"[{_get(r, 'notebook')}]({_get(r, 'notebook')})"
+    out += _md_table(rows, list(rows[0]) if rows else ["notebook"]) + [""]
+    out.append("Peak memory: largest resident set of the kernel's process tree, polled.")
+    for r in results:
+        summary = _get(r, "summary")
+        out += ["", f"## {_get(r, 'name')}", ""]
+        if _get(r, "status") != "ok":
+            out += [f"**{_get(r, 'status')}**: `{_get(r, 'error')}`", ""]
+        mrows = metric_rows(summary)
+        if mrows:
+            out += _md_table(mrows, ["metric", "this run", "paper", "source"]) + [""]
+        for c in _claims(summary):
+            out.append(f"- {'✅ holds' if c['holds'] else '❌ does not hold'}: {c['text']}")
+        if _claims(summary):
+            out.append("")
+        out += [f"![{Path(f).name}]({f})" for f in _get(r, "figures", [])]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _html_table(rows: list[dict[str, str]], cols: list[str], raw: set[str] = frozenset()) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{r.get(c, '') if c in raw else html.escape(r.get(c, ''))}</td>"
+                         for c in cols) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def render_html(results: list[Any], profile: str = "") -> str:
+    e = html.escape
+    title = f"Notebook run ({profile} profile)" if profile else "Notebook run"
+    rows = overview_rows(results)
+    for row, r in zip(rows, results):
+        nb = e(_get(r, "notebook", ""))
+        row["executed notebook"] = f'<a href="{nb}">{nb}</a>'
+        row["notebook"] = f'<a href="#{e(_get(r, "name"))}">{e(_get(r, "name"))}</a>'
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(title)}</title>",
+             "<style>body{font-family:sans-serif;max-width:70em;margin:auto}table{border-collapse:"
+             "collapse}td,th{border:1px solid #ccc;padding:.2em .6em}img{max-width:100%}"
+             ".ok{color:green}.bad{color:#b00}</style></head><body>",
+             f"<h1>{e(title)}</h1><p>{e(' · '.join(_header()))}</p>",
+             _html_table(rows, list(rows[0]) if rows else ["notebook"],
+                         raw={"executed notebook", "notebook"}),
+             "<p>Peak memory: largest resident set of the kernel's process tree, polled.</p>"]
+    for r in results:
+        summary = _get(r, "summary")
+        parts.append(f'<h2 id="{e(_get(r, "name"))}">{e(_get(r, "name"))}</h2>')
+        if _get(r, "status") != "ok":
+            parts.append(f'<p class="bad"><b>{e(_get(r, "status"))}</b>: '
+                         f'<code>{e(_get(r, "error", ""))}</code></p>')
+        mrows = metric_rows(summary)
+        if mrows:
+            parts.append(_html_table(mrows, ["metric", "this run", "paper", "source"]))
+        if _claims(summary):
+            items = "".join(
+                f'<li class="{"ok" if c["holds"] else "bad"}">'
+                f'{"holds" if c["holds"] else "does not hold"}: {e(c["text"])}</li>'
+                for c in _claims(summary))
+            parts.append(f"<ul>{items}</ul>")
+        parts += [f'<p><img src="{e(f)}" alt="{e(Path(f).name)}"></p>'
+                  for f in _get(r, "figures", [])]
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def write_report(run_dir: str | os.PathLike, results: list[Any], profile: str = "") -> Path:
+    """Write ``index.md`` and ``index.html`` into ``run_dir``; returns the markdown path."""
+    run_dir = Path(run_dir)
+    (run_dir / "index.html").write_text(render_html(results, profile), encoding="utf-8")
+    md = run_dir / "index.md"
+    md.write_text(render_markdown(results, profile), encoding="utf-8")
+    return md
+
+
+if __name__ == "__main__":  # re-render a finished run: python -m ci_inpaint.report RUN_DIR
+    import json
+
+    run = Path(sys.argv[1])
+    print(write_report(run, json.loads((run / "results.json").read_text())))

@@ -1,0 +1,272 @@
+"""Notebook toolchain: jupytext pairs in sync, parameters cells, papermill runs and the report.
+
+The notebooks themselves are executed by nbval in `make test` (smoke profile); here we check
+the committed pairs and run the runner on tiny notebooks built in tmp_path.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+
+from ci_inpaint import notebooks as nbs
+from ci_inpaint.errors import ConfigError, UserError
+from ci_inpaint.report import metric_rows, render_html, render_markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+
+PARAMS = '''# %% tags=["parameters"]
+import os
+
+profile = os.environ.get("CI_INPAINT_PROFILE", "quick")
+device = "auto"
+seed = 0
+out_dir = ""
+data_root = ""
+'''
+
+
+def make_pair(directory: Path, name: str, body: str, execute_outputs: bool = True) -> Path:
+    """Write NAME.py (py:percent) and its .ipynb; fake an output so 'has outputs' holds."""
+    py = directory / f"{name}.py"
+    py.write_text("# %% [markdown]\n# # Title\n\n" + PARAMS + "\n" + body)
+    nb = nbs.normalise(jupytext.read(py))
+    if execute_outputs:
+        code = [c for c in nb.cells if c.cell_type == "code"][-1]
+        code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="hi\n")]
+    nbformat.write(nb, py.with_suffix(".ipynb"))
+    return py
+
+
+# ---------------------------------------------------------------------- the committed notebooks
+
+
+def test_there_are_notebooks():
+    assert SOURCES, "notebooks/*.py missing"
+    assert (ROOT / "notebooks" / "00_start.py") in SOURCES
+
+
+@pytest.mark.parametrize("py", SOURCES, ids=[p.stem for p in SOURCES])
+def test_committed_pair_is_in_sync_with_outputs_and_parameters(py):
+    assert nbs.pair_problems(py) == []
+
+
+def test_every_ipynb_has_a_py_source():
+    for ipynb in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"):
+        assert ipynb.with_suffix(".py").is_file(), f"{ipynb.name} has no .py source"
+
+
+def test_nbval_sanitizer_rounds_floats_to_4_decimals_and_masks_addresses():
+    import configparser
+    import re
+
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "notebooks" / "nbval_sanitize.cfg")
+    text = "loss 0.123456789 vs 0.12345 at <object at 0x7f3a2b> step 3"
+    for section in cfg.sections():
+        text = re.sub(cfg[section]["regex"], cfg[section]["replace"], text)
+    assert text == "loss 0.1234 vs 0.1234 at <object at 0xADDRESS> step 3"
+
+
+def test_check_output_cells_need_committed_outputs(tmp_path):
+    py = make_pair(tmp_path, "01_demo", "# %%\n# NBVAL_CHECK_OUTPUT\nprint(1)\n\n# %%\nx = 2\n")
+    assert any("NBVAL_CHECK_OUTPUT cells [2]" in p for p in nbs.pair_problems(py))
+
+
+def test_jupytext_config_pairs_ipynb_with_percent_and_keeps_tags():
+    text = (ROOT / "notebooks" / "jupytext.toml").read_text()
+    assert 'formats = "ipynb,py:percent"' in text
+    assert "tags" in text
+
+
+# ---------------------------------------------------------------------- pair checks can fail
+
+
+def test_pair_problems_detects_drift_missing_outputs_and_parameters(tmp_path):
+    py = make_pair(tmp_path, "01_demo", "# %%\nprint('hi')\n")
+    assert nbs.pair_problems(py) == []
+
+    py.write_text(py.read_text().replace("print('hi')", "print('changed')"))
+    assert any("out of sync" in p for p in nbs.pair_problems(py))
+
+    py = make_pair(tmp_path, "02_demo", "# %%\nprint('hi')\n", execute_outputs=False)
+    assert any("no outputs" in p for p in nbs.pair_problems(py))
+
+    py = tmp_path / "03_demo.py"
+    py.write_text('# %% tags=["parameters"]\nprofile = "quick"\nseed = 0\n\n# %%\nx = 1\n')
+    nb = nbs.normalise(jupytext.read(py))
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+    nbformat.write(nb, py.with_suffix(".ipynb"))
+    problems = " ".join(nbs.pair_problems(py))
+    assert "lacks data_root, device, out_dir" in problems
+    assert "CI_INPAINT_PROFILE" in problems
+
+    py.write_text("# %%\nx = 1\n")
+    nb = nbs.normalise(jupytext.read(py))
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+    nbformat.write(nb, py.with_suffix(".ipynb"))
+    assert any("0 cells tagged 'parameters'" in p for p in nbs.pair_problems(py))
+
+
+def test_pair_problems_rejects_kernel_metadata(tmp_path):
+    py = make_pair(tmp_path, "01_demo", "# %%\nprint('hi')\n")
+    ipynb = py.with_suffix(".ipynb")
+    nb = nbformat.read(ipynb, as_version=4)
+    nb.metadata["kernelspec"]["name"] = "my-conda-env"
+    nb.metadata["language_info"]["version"] = "3.11.7"
+    nb.cells[1].metadata["execution"] = {"iopub.status.busy": "2024"}
+    nbformat.write(nb, ipynb)
+    problems = " ".join(nbs.pair_problems(py))
+    assert "kernelspec name" in problems and "language_info" in problems
+    assert "metadata other than tags" in problems
+    # normalise() repairs all three and keeps the parameters tag
+    nbformat.write(nbs.normalise(nbformat.read(ipynb, as_version=4)), ipynb)
+    assert nbs.pair_problems(py) == []
+
+
+def test_sync_keeps_outputs_of_unchanged_cells_and_tags(tmp_path):
+    py = make_pair(tmp_path, "01_demo", "# %%\nprint('hi')\n\n# %%\ny = 2\n")
+    ipynb = py.with_suffix(".ipynb")
+    nb = nbformat.read(ipynb, as_version=4)
+    nb.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="hi\n")]
+    nbformat.write(nb, ipynb)
+    py.write_text(py.read_text().replace("y = 2", "y = 3"))
+    assert nbs.sync(tmp_path) == [ipynb]
+    nb = nbformat.read(ipynb, as_version=4)
+    assert [c.source for c in nb.cells][-1] == "y = 3"
+    assert nb.cells[2].outputs[0]["text"] == "hi\n"  # unchanged cell keeps its output
+    assert nb.cells[1].metadata == {"tags": ["parameters"]}
+    assert nbs.pair_problems(py) == []
+    assert nbs.sync(tmp_path) == []  # second sync: nothing to do
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def test_assigned_names():
+    src = "import os\na = 1\nb: int = 2\nc, d = 3, 4\ne += 1\nf = g = 5\n"
+    assert nbs.assigned_names(src) == {"a", "b", "e", "f", "g"}
+
+
+def test_write_summary_schema(tmp_path):
+    import numpy as np
+
+    path = nbs.write_summary(tmp_path, "01_demo", {"fid": np.float32(1.5), "n": 3},
+                             paper={"fid": {"value": 2.0, "source": "Table 1"}},
+                             claims=[{"text": "fid < 2", "holds": np.bool_(True)}], profile="smoke")
+    data = json.loads(path.read_text())
+    assert data == {"notebook": "01_demo", "profile": "smoke", "metrics": {"fid": 1.5, "n": 3},
+                    "paper": {"fid": {"value": 2.0, "source": "Table 1"}},
+                    "claims": [{"text": "fid < 2", "holds": True}]}
+    with pytest.raises(ValueError, match="paper"):
+        nbs.write_summary(tmp_path, "x", {}, paper={"fid": 2.0})
+    with pytest.raises(ValueError, match="metrics"):
+        nbs.validate_summary({"notebook": "x", "metrics": [1]})
+
+
+def test_markdown_table():
+    table = nbs.markdown_table([{"a": 1, "b": True}, {"a": 0.123456, "c": "x|y"}])
+    assert table.splitlines() == ["| a | b | c |", "|---|---|---|", "| 1 | yes |  |",
+                                  "| 0.1235 |  | x\\|y |"]
+
+
+def test_report_puts_metrics_beside_paper_and_shows_failures():
+    summary = {"notebook": "01_demo", "metrics": {"fid": 3.0, "ndb": 2},
+               "paper": {"fid": {"value": 2.5, "source": "Table 2"},
+                         "lpips": {"value": 0.3, "source": "Table 3"}},
+               "claims": [{"text": "ndb small", "holds": True}, {"text": "x", "holds": False}]}
+    assert metric_rows(summary) == [
+        {"metric": "fid", "this run": "3", "paper": "2.5", "source": "Table 2"},
+        {"metric": "ndb", "this run": "2", "paper": "", "source": ""},
+        {"metric": "lpips", "this run": "", "paper": "0.3", "source": "Table 3"},
+    ]
+    results = [
+        nbs.NotebookResult("01_demo", runtime_s=12.3, peak_rss_mb=456.0, notebook="01_demo.ipynb",
+                           figures=["01_demo/grid.png"], summary=summary),
+        nbs.NotebookResult("02_bad", status="failed", error="ValueError: boom",
+                           notebook="02_bad.ipynb"),
+    ]
+    md = render_markdown(results, "quick")
+    assert "| 01_demo | ok | 12.3 | 456 | 1/2 | [01_demo.ipynb](01_demo.ipynb) |" in md
+    assert "| fid | 3 | 2.5 | Table 2 |" in md
+    assert "**failed**: `ValueError: boom`" in md
+    assert "![grid.png](01_demo/grid.png)" in md
+    assert "1 of 2 notebooks ran to the end" in md
+    page = render_html(results, "quick")
+    assert '<img src="01_demo/grid.png"' in page and "ValueError: boom" in page
+
+
+# ---------------------------------------------------------------------- running with papermill
+
+
+GOOD = '''# %%
+import json, os, struct, zlib
+from ci_inpaint.notebooks import resolve_out_dir, write_summary
+out = resolve_out_dir("01_good", out_dir, profile)
+# a 1x1 PNG written by hand (no matplotlib start-up in the test)
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+png = b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+png += chunk(b"IDAT", zlib.compress(b"\\x00\\x80")) + chunk(b"IEND", b"")
+(out / "fig.png").write_bytes(png)
+write_summary(out, "01_good", {"quiet": os.environ.get("CI_INPAINT_QUIET"), "seed": seed},
+              paper={"seed": {"value": 7, "source": "Table 0"}},
+              claims=[{"text": "profile injected", "holds": profile == "smoke"}], profile=profile)
+'''
+BAD = "# %%\nraise ValueError('boom at step 3')\n"
+SLOW = "# %%\nimport time\ntime.sleep(60)\n"
+
+
+@pytest.mark.slow
+def test_run_notebooks_records_results_and_goes_on_after_a_failure(tmp_path):
+    src = tmp_path / "nb"
+    src.mkdir()
+    make_pair(src, "01_good", GOOD)
+    make_pair(src, "02_bad", BAD)
+    run = tmp_path / "run"
+    run_dir, results = nbs.run_notebooks([], profile="smoke", out=run, directory=src,
+                                         parameters={"seed": 7})
+    assert run_dir == run
+    good, bad = results
+    assert (good.name, good.status, bad.status) == ("01_good", "ok", "failed")
+    assert bad.error == "ValueError: boom at step 3"
+    assert good.summary["metrics"] == {"quiet": "1", "seed": 7}
+    assert good.summary["claims"][0]["holds"] is True
+    assert good.figures == ["01_good/fig.png"]
+    assert 0 < good.runtime_s < 60
+    assert 20 < good.peak_rss_mb < 4000  # an ipykernel process, measured
+    executed = nbformat.read(run / "01_good.ipynb", as_version=4)
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
+    md = (run / "index.md").read_text()
+    assert "| seed | 7 | 7 | Table 0 |" in md and "ValueError: boom at step 3" in md
+    assert (run / "index.html").is_file()
+    assert [r["name"] for r in json.loads((run / "results.json").read_text())] == [
+        "01_good", "02_bad"]
+
+
+@pytest.mark.slow
+def test_run_notebooks_stops_a_notebook_at_its_time_limit(tmp_path):
+    make_pair(tmp_path, "01_slow", SLOW)
+    _, (res,) = nbs.run_notebooks(["slow"], profile="smoke", out=tmp_path / "run",
+                                  timeout=4, directory=tmp_path)
+    assert res.status == "timeout" and "limit of 4 s" in res.error
+    assert res.runtime_s < 30
+
+
+def test_run_notebooks_user_errors(tmp_path):
+    make_pair(tmp_path, "01_demo", "# %%\nx = 1\n")
+    with pytest.raises(UserError, match="unknown notebook 'nope'.*01_demo"):
+        nbs.run_notebooks(["nope"], directory=tmp_path, out=tmp_path / "r")
+    with pytest.raises(ConfigError, match="unknown profile"):
+        nbs.run_notebooks([], profile="fast", directory=tmp_path)
+    with pytest.raises(UserError, match="no notebooks"):
+        nbs.run_notebooks([], directory=tmp_path / "empty")
+
+
+def test_time_limits_per_profile():
+    assert nbs.TIME_LIMITS == {"smoke": 120.0, "quick": 900.0, "full": None}
