@@ -10,7 +10,6 @@ Goal: overhead <= 5 %.
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -61,25 +60,31 @@ def _engine(steps: int, device: torch.device) -> float:
         return time.perf_counter() - t0
 
 
-def per_step(fn, steps: int, device: torch.device, repeats: int = 3) -> float:
-    """Median over repeats of (time(2N) - time(N)) / N: seconds per step without fixed costs."""
-    vals = []
+def per_step(fns, steps: int, device: torch.device, repeats: int = 5) -> list[float]:
+    """Seconds per step of each loop without fixed costs: (min T(2N) - min T(N)) / N.
+
+    The loops are interleaved (bare, engine, bare, engine, ...) so that a slow phase of a shared
+    machine hits both alike, and the minimum over repeats is the least disturbed measurement.
+    """
+    t1 = [[] for _ in fns]
+    t2 = [[] for _ in fns]
     for _ in range(repeats):
-        vals.append((fn(2 * steps, device) - fn(steps, device)) / steps)
-    return statistics.median(vals)
+        for i, fn in enumerate(fns):
+            t1[i].append(fn(steps, device))
+            t2[i].append(fn(2 * steps, device))
+    return [(min(b) - min(a)) / steps for a, b in zip(t1, t2)]
 
 
-def run(steps: int = 300, device: str = "auto") -> dict[str, float]:
+def run(steps: int = 300, device: str = "auto", repeats: int = 5) -> dict[str, float]:
     dev = select_device(device)
-    per_step(_bare, 20, dev, repeats=1)  # warm up kernels and allocator
-    bare = per_step(_bare, steps, dev)
-    eng = per_step(_engine, steps, dev)
+    per_step([_bare, _engine], 10, dev, repeats=1)  # warm up kernels and allocator
+    bare, eng = per_step([_bare, _engine], steps, dev, repeats)
     return {"device": str(dev), "bare_ms": bare * 1e3, "engine_ms": eng * 1e3,
             "overhead_pct": 100 * (eng - bare) / bare}
 
 
 def cli_bench(args: argparse.Namespace) -> int:
-    r = run(args.steps, args.device)
+    r = run(args.steps, args.device, args.repeats)
     print("| device | bare loop ms/step | engine ms/step | overhead |")
     print("| --- | --- | --- | --- |")
     print(f"| {r['device']} | {r['bare_ms']:.2f} | {r['engine_ms']:.2f} | {r['overhead_pct']:+.1f} % |")

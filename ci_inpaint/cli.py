@@ -131,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Measure the engine's per-step overhead against a bare PyTorch loop.")
     b.add_argument("--steps", type=int, default=300, help="timed steps per loop")
     b.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    b.add_argument("--repeats", type=int, default=5, help="interleaved repeats (minimum is kept)")
     b.set_defaults(func=_lazy("ci_inpaint.bench", "cli_bench"))
     return p
 

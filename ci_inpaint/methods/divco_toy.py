@@ -12,7 +12,7 @@ anywhere (nor in the official code), so every choice below is ours:
   Real points are drawn afresh every step from the torch RNG (``train_set()`` is None).
 * G(z, c): MLP on [z, emb(c)] -> 2, z in R^8 (the paper's z size for image-to-image; R = 0.01
   as the paper uses for z = 8); D(x, c): MLP on [x, emb(c)] with a linear top.
-  Non-saturating BCE GAN loss (Eq. 1), Adam 1e-3, betas (0.5, 0.999), one D and one G step.
+  Non-saturating BCE GAN loss (Eq. 1), Adam 2e-3, betas (0.5, 0.999), one D and one G step.
 * ``regularizer`` (weight ``lambda_reg``) on the G step:
   ``none``; ``regression`` = L1(E(G(z, c), c), z) with an encoder MLP E trained with G
   (BicycleGAN / DRIT); ``mode_seeking`` = MSGAN's 1 / (mean|G(z2,c)-G(z1,c)| / mean|z2-z1| + eps);
