@@ -378,6 +378,14 @@ def write_subset_list(root, pattern: str, n: int, seed: int = 0, out=None) -> Pa
 _PIX2PIX = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/"
 _CYCLEGAN = "http://efrosgans.eecs.berkeley.edu/cyclegan/datasets/"
 _PLACES = "http://data.csail.mit.edu/places/places365/"
+_PLACES_FILELIST = RemoteFile(_PLACES + "filelist_places365-standard.tar",
+                              "filelist_places365-standard.tar",
+                              "md5:35a0585fee1fa656440f3ab298f8479c")
+_PLACES_TERMS = (  # licence note and homepage, shared by both Places2 splits
+    "Places365 terms of use (non-commercial research/education; images belong to their "
+    "owners), see http://places2.csail.mit.edu/download.html; running the script accepts them",
+    "http://places2.csail.mit.edu/download.html",
+)
 _EFROS_TERMS = ("research use; see the pix2pix/CycleGAN repositories for the sources' terms "
                 "(https://github.com/junyanz/pytorch-CycleGAN-and-pix2pix)")
 
@@ -427,24 +435,18 @@ SPECS: dict[str, DatasetSpec] = {s.name: s for s in (
     DatasetSpec(
         "places2_val",
         (RemoteFile(_PLACES + "val_256.tar", "val_256.tar", "md5:e27b17d8d44f4af9a78502beb927f808"),
-         RemoteFile(_PLACES + "filelist_places365-standard.tar",
-                    "filelist_places365-standard.tar", "md5:35a0585fee1fa656440f3ab298f8479c")),
+         _PLACES_FILELIST),
         (("val_256/*.jpg", 36500), ("places365_val.txt", 1)),
-        "Places365 terms of use (non-commercial research/education; images belong to their "
-        "owners), see http://places2.csail.mit.edu/download.html; running the script accepts them",
-        "http://places2.csail.mit.edu/download.html",
+        *_PLACES_TERMS,
         "Places365-Standard validation set, 36,500 images at 256x256 (SCAT evaluates on 5k of it)",
         script="places2.py"),
     DatasetSpec(
         "places2_train",
         (RemoteFile(_PLACES + "train_256_places365standard.tar",
                     "train_256_places365standard.tar", "md5:53ca1c756c3d1e7809517cc47c5561c5"),
-         RemoteFile(_PLACES + "filelist_places365-standard.tar",
-                    "filelist_places365-standard.tar", "md5:35a0585fee1fa656440f3ab298f8479c")),
+         _PLACES_FILELIST),
         (("data_256/**/*.jpg", 1803460), ("places365_train_standard.txt", 1)),
-        "Places365 terms of use (non-commercial research/education; images belong to their "
-        "owners), see http://places2.csail.mit.edu/download.html; running the script accepts them",
-        "http://places2.csail.mit.edu/download.html",
+        *_PLACES_TERMS,
         "Places365-Standard training set, 1,803,460 images at 256x256 (about 24 GB)",
         script="places2.py"),
     DatasetSpec(
