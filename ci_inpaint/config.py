@@ -41,7 +41,7 @@ class TrainConfig:
     batch_size: int = 32  # per process; under torchrun the global batch is world_size x this
     num_workers: int = 0  # DataLoader workers (0 = load in the main process)
     data_root: str = ""  # root of a real dataset; empty = use the bundled/synthetic data
-    log_every: int = 10  # write a JSONL line (and TensorBoard scalars) every N steps
+    log_every: int = 10  # metrics.jsonl gets every step; TensorBoard, the bar and history N-step means
     ckpt_every: int = 200  # write checkpoints/last.pt every N steps (and at the end)
     eval_every: int = 0  # run Method.evaluate every N steps (0 = only at the end)
     best_metric: str = ""  # a key of evaluate()'s dict that picks best.pt ("" = no best.pt)

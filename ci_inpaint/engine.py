@@ -450,11 +450,16 @@ class Engine:
 
             self._tb = SummaryWriter(str(self.run_dir / "tb"), purge_step=self.step or None)
 
-    def log(self, row: dict[str, float]) -> None:
-        self.history.append(row)
-        if self._jsonl is not None:
+    def log(self, row: dict[str, float], jsonl: bool = True, summary: bool = True) -> None:
+        """``jsonl``: append to metrics.jsonl (every step's raw losses, and evaluations).
+        ``summary``: append to ``history`` and TensorBoard (means over each ``log_every`` window,
+        and evaluations), which keeps both small for long runs."""
+        if jsonl and self._jsonl is not None:
             self._jsonl.write(json.dumps(row) + "\n")
             self._jsonl.flush()
+        if not summary:
+            return
+        self.history.append(row)
         if self._tb is not None:
             for k, v in row.items():
                 if k != "step":
@@ -517,22 +522,23 @@ class Engine:
         bar = tqdm(total=cfg.steps, initial=self.step, desc=self.method_cls.name, unit="step",
                    disable=not (self.is_main and progress_enabled(cfg.progress)), dynamic_ncols=True)
         batches = self._batches()
-        acc: dict[str, list[torch.Tensor]] = {}
+        window: dict[str, list[float]] = {}  # losses since the last log_every boundary
         try:
             while self.step < cfg.steps:
                 batch = next(batches)
                 terms = self.method.train_step(batch, self)
-                self._check_finite(terms)
-                for k, v in terms.items():
-                    acc.setdefault(k, []).append(v.detach().float().reshape(()))
+                values = self._check_finite(terms)
                 if self.ema:
                     self._update_ema()
                 self.step += 1
                 bar.update(1)
+                self.log({"step": self.step, **values}, summary=False)
+                for k, v in values.items():
+                    window.setdefault(k, []).append(v)
                 if self.step % cfg.log_every == 0 or self.step == cfg.steps:
-                    row = {"step": self.step, **{k: float(torch.stack(v).mean()) for k, v in acc.items()}}
-                    acc.clear()
-                    self.log(row)
+                    row = {"step": self.step, **{k: sum(v) / len(v) for k, v in window.items()}}
+                    window.clear()
+                    self.log(row, jsonl=False)
                     bar.set_postfix({k: f"{v:.3g}" for k, v in list(row.items())[1:5]}, refresh=False)
                 if cfg.eval_every and self.step % cfg.eval_every == 0 and self.step < cfg.steps:
                     self._evaluate()
@@ -557,17 +563,19 @@ class Engine:
             (self.run_dir / "result.json").write_text(json.dumps(result, indent=2))
         return RunResult(self.run_dir, self.method, cfg, self.history, self.metrics, self.step, wall)
 
-    def _check_finite(self, terms: dict[str, torch.Tensor]) -> None:
+    def _check_finite(self, terms: dict[str, torch.Tensor]) -> dict[str, float]:
+        """The step's loss terms as floats (one device sync), or an error naming the bad term."""
         if not terms:
-            return
-        vals = torch.stack([v.detach().float().reshape(()) for v in terms.values()])
-        if not torch.isfinite(vals).all():  # one device sync per step; names the bad term
-            bad = [k for k, v in zip(terms, vals.tolist()) if not math.isfinite(v)]
+            return {}
+        vals = torch.stack([v.detach().float().reshape(()) for v in terms.values()]).tolist()
+        bad = [k for k, v in zip(terms, vals) if not math.isfinite(v)]
+        if bad:
             raise NonFiniteLossError(
-                f"step {self.step}: loss term {bad[0]!r} is {terms[bad[0]].item()}; the last good "
-                f"checkpoint is {self.ckpt_dir / 'last.pt'}: lower the learning rate or set "
-                "amp=off, then resume"
+                f"step {self.step}: loss term {bad[0]!r} is {vals[list(terms).index(bad[0])]}; the "
+                f"last good checkpoint is {self.ckpt_dir / 'last.pt'}: lower the learning rate or "
+                "set amp=off, then resume"
             )
+        return dict(zip(terms, vals))
 
 
 # ----------------------------------------------------------------------------- public entry

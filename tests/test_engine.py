@@ -207,3 +207,13 @@ def test_torchrun_two_cpu_processes(tmp_path):
     assert rows[-1]["mse"] < rows[0]["mse"]
     spread = [x["eval/rank_spread"] for x in _losses(out, evals=True) if "eval/rank_spread" in x]
     assert spread == [0.0]  # gradients were averaged: both ranks hold identical weights
+
+
+def test_jsonl_has_every_step_and_history_the_window_means(tmp_path):
+    res = train("toy_regression", "smoke", tmp_path / "r", log_every=5, progress="off")
+    per_step = _losses(tmp_path / "r")
+    assert [r["step"] for r in per_step] == list(range(1, 21))
+    windows = [r for r in res.history if "mse" in r]
+    assert [r["step"] for r in windows] == [5, 10, 15, 20]
+    first = sum(r["mse"] for r in per_step[:5]) / 5
+    assert windows[0]["mse"] == pytest.approx(first, rel=1e-12)
