@@ -37,7 +37,6 @@ import platform
 import random
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -52,6 +51,7 @@ import yaml
 from . import __version__
 from .config import TrainConfig, resolve_config
 from .errors import CheckpointError, ConfigError, NonFiniteLossError
+from .fileio import atomic_save
 from .methods import Method, get_method
 
 CKPT_FORMAT = 1
@@ -111,27 +111,6 @@ def set_rng_state(st: dict[str, Any]) -> None:
     torch.set_rng_state(st["torch"])
     if "cuda" in st and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(st["cuda"])
-
-
-def atomic_save(obj: Any, path: Path) -> None:
-    """torch.save to a temp file in the same folder, fsync, then rename: a crash leaves either
-    the old file or the new one, never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        with contextlib.suppress(OSError):  # persist the rename itself (not on every platform)
-            dfd = os.open(path.parent, os.O_RDONLY)
-            os.fsync(dfd)
-            os.close(dfd)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def to_device(batch: Any, device: torch.device, channels_last: bool) -> Any:

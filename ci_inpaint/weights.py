@@ -12,15 +12,14 @@ rather than against an invented hash.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from ci_inpaint.errors import ConfigError, WeightsMissingError
+from ci_inpaint.data.download import ChecksumError, download
+from ci_inpaint.data.download import verify as check_hash
+from ci_inpaint.errors import ConfigError, DataError, WeightsMissingError
 
 _TV = "https://download.pytorch.org/models/"
 
@@ -106,45 +105,29 @@ def status_rows() -> list[dict]:
     return rows
 
 
-def _sha256(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+def _expected(e: WeightsEntry) -> str | None:
+    """The sha256 (or its leading digits) that ``data.download.verify`` checks."""
+    return f"sha256:{e.sha256 or e.hash_prefix}" if (e.sha256 or e.hash_prefix) else None
 
 
 def verify(name: str, path: Path | None = None) -> bool | None:
     """True/False against the known sha256 or prefix; None when nothing is published."""
     e = _entry(name)
-    if not (e.sha256 or e.hash_prefix):
+    if _expected(e) is None:
         return None
-    digest = _sha256(path or weights_path(name))
-    return digest == e.sha256 if e.sha256 else digest.startswith(e.hash_prefix)
-
-
-def _download(url: str, part: Path, progress: bool) -> None:
-    """Append to ``part`` from where it stopped (HTTP Range); restart if the server ignores it."""
-    from tqdm.auto import tqdm
-
-    have = part.stat().st_size if part.exists() else 0
-    req = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
-    with urllib.request.urlopen(req, timeout=60) as resp:
-        resumed = have > 0 and getattr(resp, "status", None) == 206
-        if not resumed:
-            have = 0
-        length = resp.headers.get("Content-Length")
-        total = int(length) + have if length is not None else None
-        with open(part, "ab" if resumed else "wb") as f, tqdm(
-                total=total, initial=have, unit="B", unit_scale=True, desc=part.name[:-5],
-                disable=None if progress else True) as bar:  # None: quiet off a TTY
-            while block := resp.read(1 << 20):
-                f.write(block)
-                bar.update(len(block))
+    try:
+        check_hash(path or weights_path(name), _expected(e))
+    except ChecksumError:
+        return False
+    return True
 
 
 def fetch(names: list[str] | None = None, force: bool = False, progress: bool = True) -> list[Path]:
-    """Download the named files (all when ``names`` is empty) into ``checkpoints_dir()``."""
+    """Download the named files (all when ``names`` is empty) into ``checkpoints_dir()``.
+
+    The shared downloader resumes ``<file>.part`` with an HTTP Range request and renames it to
+    its final name only after the hash (or hash prefix) matched.
+    """
     entries = [_entry(n) for n in names] if names else list(REGISTRY.values())
     out = []
     for e in entries:
@@ -152,24 +135,21 @@ def fetch(names: list[str] | None = None, force: bool = False, progress: bool = 
         if dest.is_file() and not force:
             out.append(dest)
             continue
-        dest.parent.mkdir(parents=True, exist_ok=True)
         part = dest.with_name(dest.name + ".part")
         if force and part.exists():
             part.unlink()
         try:
-            _download(e.url, part, progress)
-        except OSError as err:
+            download(e.url, dest, _expected(e), progress)
+        except ChecksumError as err:
+            err.path.unlink(missing_ok=True)  # the quarantined .bad copy: nothing half-good stays
+            raise WeightsMissingError(
+                f"downloaded {e.filename} does not match its expected hash ({_expected(e)}): the "
+                f"file was deleted; run `ci-inpaint weights fetch {e.name}` again or download "
+                f"{e.url} by hand to {dest}") from None
+        except DataError as err:
             raise WeightsMissingError(
                 f"could not download {e.url} ({err}): download it by hand and place it at "
-                f"{dest}") from err
-        ok = verify(e.name, part)
-        if ok is False:
-            part.unlink()
-            raise WeightsMissingError(
-                f"downloaded {e.filename} does not match its expected hash "
-                f"({e.sha256 or 'prefix ' + e.hash_prefix}): the file was deleted; run "
-                f"`ci-inpaint weights fetch {e.name}` again or download {e.url} by hand")
-        os.replace(part, dest)
+                f"{dest}") from None
         out.append(dest)
     return out
 

@@ -119,6 +119,7 @@ def test_fetch_hash_mismatch_raises_and_cleans_up(torch_home, server, monkeypatc
         weights.fetch(["fake"], progress=False)
     assert not (torch_home / "fake-model.pth").exists()
     assert not (torch_home / "fake-model.pth.part").exists()
+    assert not list(torch_home.glob("fake-model*"))  # no .bad copy left behind either
 
 
 def test_fetch_unreachable_names_the_fix(torch_home, tmp_path, monkeypatch):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from torch import nn
 
 from ci_inpaint import weights
 from ci_inpaint.errors import DataError
+from ci_inpaint.fileio import atomic_save
 
 _ARCH_VERSION = "lenet-v2"  # part of the cache key: bump when SmallClassifier changes
 
@@ -90,18 +90,6 @@ def cache_dir() -> Path:
     return Path(root) / "feature_nets"
 
 
-def _atomic_save(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def train_feature_classifier(dataset_name: str, images: torch.Tensor, labels, epochs: int = 4,
                              batch_size: int = 128, lr: float = 2e-3, input_size: int = 32,
                              seed: int = 0, cache: bool = True, device=None,
@@ -158,7 +146,7 @@ def train_feature_classifier(dataset_name: str, images: torch.Tensor, labels, ep
             print(f"[feature net {dataset_name}] epoch {epoch + 1}/{epochs} loss {total / len(x):.4f}")
     model.cpu()
     if cache:
-        _atomic_save(model.state_dict(), path)
+        atomic_save(model.state_dict(), path)
     return _wrap(model, dataset_name, input_size, device)
 
 
