@@ -46,7 +46,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.show_config:
         import yaml
 
-        cfg = resolve_config(get_method(args.method).Config, args.profile, overrides, args.config)
+        cfg = resolve_config(get_method(args.method).Config, args.profile, overrides, args.config,
+                             method=args.method)
         print(yaml.safe_dump({"method": args.method, **cfg.to_dict()}, sort_keys=False), end="")
         return 0
     if args.out is None:

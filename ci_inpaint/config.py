@@ -15,6 +15,7 @@ tests, so a notebook run and a CLI run with the same values are the same run.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -49,12 +50,25 @@ class TrainConfig:
     ema_decay: float = 0.0  # >0 keeps an EMA copy of the modules named in Method.ema_modules
     grad_clip: float = 0.0  # >0 clips each optimiser's gradient norm to this value
     progress: str = "auto"  # auto | on | off: tqdm bar (auto = only in an interactive terminal)
+    threads: int = 0  # torch intra-op threads while this run trains (0 = leave the process default)
 
     # per-profile overrides; subclasses extend these dicts (see profile_overrides)
     PROFILES: ClassVar[dict[str, dict[str, Any]]] = {
         "smoke": {"steps": 6, "batch_size": 8, "log_every": 1, "ckpt_every": 3},
         "quick": {},
         "full": {},
+    }
+    # allowed values, checked once for every method by resolve_config; subclasses extend these
+    # dicts like PROFILES. RANGES: "> 0", ">= 1", "[0, 1)", "(0, 1]" ...; every float field must
+    # also be finite. CHOICES: the allowed strings of a field.
+    RANGES: ClassVar[dict[str, str]] = {
+        "steps": ">= 1", "batch_size": ">= 1", "num_workers": ">= 0", "log_every": ">= 1",
+        "ckpt_every": ">= 1", "eval_every": ">= 0", "ema_decay": "[0, 1)", "grad_clip": ">= 0",
+        "threads": ">= 0",
+    }
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {
+        "profile": PROFILES, "amp": ("auto", "bf16", "fp16", "off"), "best_mode": ("min", "max"),
+        "progress": ("auto", "on", "off"),
     }
 
     def to_dict(self) -> dict[str, Any]:
@@ -159,6 +173,7 @@ def parse_sets(pairs: list[str] | None) -> dict[str, str]:
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
+    """The mapping in a YAML file (a saved config.yaml keeps its ``method:`` key)."""
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"config file {p} does not exist: pass an existing YAML file to --config")
@@ -168,8 +183,15 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config file {p} is not valid YAML ({e.__class__.__name__}): fix its syntax") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {p} must hold a mapping of key: value, not {type(data).__name__}")
-    data.pop("method", None)  # a saved config.yaml names its method; resolve_config checks it
     return data
+
+
+def merged_table(cls: type, attr: str) -> dict[str, Any]:
+    """A ClassVar dict (RANGES, CHOICES) merged along the class hierarchy, subclass wins."""
+    out: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        out.update(klass.__dict__.get(attr) or {})
+    return out
 
 
 def resolve_config(
@@ -177,15 +199,34 @@ def resolve_config(
     profile: str = "quick",
     overrides: dict[str, Any] | None = None,
     config_file: str | Path | None = None,
+    method: str | None = None,
 ) -> TrainConfig:
-    """Defaults -> profile -> YAML -> overrides, each value type-checked against its field."""
+    """Defaults -> profile -> YAML -> overrides, each value type-checked against its field.
+
+    ``method``: the method being configured; a YAML file whose ``method:`` names another one is
+    refused. ``profile`` is chosen by the argument only: a ``profile`` key in the YAML (a saved
+    config.yaml) must agree with it, and one among the overrides is refused.
+    """
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
     layers = [("profile " + profile, profile_overrides(cls, profile))]
     if config_file:
-        layers.append((f"config {config_file}", load_yaml(config_file)))
-    layers.append(("overrides", dict(overrides or {})))
+        data = load_yaml(config_file)
+        other = data.pop("method", None)
+        if method and other not in (None, method):
+            raise ConfigError(f"config file {config_file} is for method {other!r}, not {method!r}: "
+                              f"train {other} with it, or drop its 'method:' line")
+        saved_profile = data.pop("profile", profile)
+        if saved_profile != profile:
+            raise ConfigError(f"config file {config_file} was resolved with profile {saved_profile!r}, "
+                              f"not {profile!r}: pass --profile {saved_profile}")
+        layers.append((f"config {config_file}", data))
+    over = dict(overrides or {})
+    if "profile" in over:
+        raise ConfigError(f"profile cannot be set as a key (got profile={over['profile']!r}): "
+                          "pass --profile NAME (papermill: -p profile NAME)")
+    layers.append(("overrides", over))
     for where, layer in layers:
         for k, v in layer.items():
             if k not in fields:
@@ -194,23 +235,36 @@ def resolve_config(
             values[k] = coerce(k, v, hints[k])
     values["profile"] = profile
     cfg = cls(**values)
-    check_common(cfg)
+    check_values(cfg)
     return cfg
 
 
-def check_common(cfg: TrainConfig) -> None:
-    if cfg.steps < 1:
-        raise ConfigError(f"steps must be >= 1, got {cfg.steps}: pass --set steps=N")
-    if cfg.batch_size < 1:
-        raise ConfigError(f"batch_size must be >= 1, got {cfg.batch_size}")
-    if cfg.amp not in ("auto", "bf16", "fp16", "off"):
-        raise ConfigError(f"amp must be auto, bf16, fp16 or off, not {cfg.amp!r}")
-    if cfg.best_mode not in ("min", "max"):
-        raise ConfigError(f"best_mode must be min or max, not {cfg.best_mode!r}")
-    if cfg.progress not in ("auto", "on", "off"):
-        raise ConfigError(f"progress must be auto, on or off, not {cfg.progress!r}")
-    if not (0.0 <= cfg.ema_decay < 1.0):
-        raise ConfigError(f"ema_decay must be in [0, 1), got {cfg.ema_decay}")
+def _in_range(x: float, rule: str) -> bool:
+    rule = rule.strip()
+    if rule[0] in "[(":
+        lo, hi = (float(t) for t in rule[1:-1].split(","))
+        return (lo <= x if rule[0] == "[" else lo < x) and (x <= hi if rule[-1] == "]" else x < hi)
+    op, bound = rule.split()
+    b = float(bound)
+    return {">": x > b, ">=": x >= b, "<": x < b, "<=": x <= b, "!=": x != b}[op]
+
+
+def check_values(cfg: TrainConfig) -> None:
+    """Every float finite, every RANGES / CHOICES rule of the class hierarchy, one error each."""
+    hints = typing.get_type_hints(type(cfg))
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        if hints[f.name] is float and not math.isfinite(v):
+            raise ConfigError(f"{f.name} must be a finite number, got {v}: pass e.g. --set {f.name}=...")
+    for name, rule in merged_table(type(cfg), "RANGES").items():
+        v = getattr(cfg, name)
+        if not _in_range(v, rule):
+            raise ConfigError(f"{name} must be {rule}, got {v}: pass e.g. --set {name}=... in that range")
+    for name, allowed in merged_table(type(cfg), "CHOICES").items():
+        v = getattr(cfg, name)
+        if v not in allowed:
+            raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {v!r}: "
+                              f"pass e.g. --set {name}={allowed[0]}")
 
 
 def describe(cls: type[TrainConfig]) -> list[tuple[str, str, Any]]:
@@ -228,7 +282,9 @@ __all__ = [
     "coerce",
     "describe",
     "field",
+    "check_values",
     "load_yaml",
+    "merged_table",
     "parse_sets",
     "profile_overrides",
     "resolve_config",

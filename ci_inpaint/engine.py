@@ -50,6 +50,7 @@ import yaml
 
 from . import __version__
 from .config import TrainConfig, resolve_config
+from .data.epochs import EpochKey, is_epoch_aware
 from .errors import CheckpointError, ConfigError, NonFiniteLossError
 from .fileio import atomic_save
 from .methods import Method, get_method
@@ -170,8 +171,9 @@ class ResumableBatches:
     """
 
     def __init__(self, n: int, batch_size: int, seed: int, start_step: int = 0,
-                 rank: int = 0, world: int = 1):
+                 rank: int = 0, world: int = 1, epoch_keys: bool = False):
         self.n, self.bs, self.seed, self.rank, self.world = n, batch_size, seed, rank, world
+        self.epoch_keys = epoch_keys  # yield EpochKey(epoch, i) for epoch-aware datasets
         self.per_epoch = (n // world) // batch_size
         if self.per_epoch < 1:
             raise ConfigError(
@@ -187,7 +189,8 @@ class ResumableBatches:
             g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
             perm = torch.randperm(self.n, generator=g)[self.rank :: self.world]
             for b in range(pos, self.per_epoch):
-                yield perm[b * self.bs : (b + 1) * self.bs].tolist()
+                idx = perm[b * self.bs : (b + 1) * self.bs].tolist()
+                yield [EpochKey(epoch, i) for i in idx] if self.epoch_keys else idx
                 step += 1
 
 
@@ -211,6 +214,7 @@ class Engine:
                  resume: bool = False, overwrite: bool = False):
         if resume and overwrite:
             raise ConfigError("--resume and --overwrite contradict each other: pass only one")
+        method_cls.validate(cfg)
         self.method_cls, self.cfg = method_cls, cfg
         self.run_dir = Path(run_dir)
         self.ckpt_dir = self.run_dir / "checkpoints"
@@ -451,7 +455,7 @@ class Engine:
             while True:
                 yield None
         sampler = ResumableBatches(len(ds), self.cfg.batch_size, self.cfg.seed, self.step,
-                                   self.rank, self.world)
+                                   self.rank, self.world, epoch_keys=is_epoch_aware(ds))
         loader = torch.utils.data.DataLoader(
             ds, batch_sampler=sampler, num_workers=self.cfg.num_workers,
             pin_memory=self.device.type == "cuda", persistent_workers=False,
@@ -569,7 +573,8 @@ def train(method: str, profile: str = "quick", out: str | Path | None = None, *,
         res = train("divco_toy", profile="smoke", out="runs/toy", seed=1, regularizer="divco")
     """
     cls = get_method(method)
-    cfg = resolve_config(cls.Config, profile, {**(overrides or {}), **knobs}, config_file)
+    cfg = resolve_config(cls.Config, profile, {**(overrides or {}), **knobs}, config_file,
+                         method=method)
     if out is None:
         out = Path("runs") / f"{method}-{time.strftime('%Y%m%d-%H%M%S')}"
     return Engine(cls, cfg, out, resume=resume, overwrite=overwrite).run()

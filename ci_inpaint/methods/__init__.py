@@ -44,6 +44,21 @@ class Method:
     Config: ClassVar[type[TrainConfig]] = TrainConfig
     summary: ClassVar[str] = ""  # one line for `ci-inpaint train --help`
     ema_modules: ClassVar[tuple[str, ...]] = ()
+    # False: the method makes its own data, so a data_root would be silently ignored: refused
+    reads_data_root: ClassVar[bool] = True
+
+    @classmethod
+    def check_config(cls, cfg: TrainConfig) -> None:
+        """Refuse settings that are valid one by one but not for this method (one-line
+        ConfigError naming the fix). Ranges and choices of single fields are in Config.RANGES /
+        Config.CHOICES; override this for combinations."""
+
+    @classmethod
+    def validate(cls, cfg: TrainConfig) -> None:
+        if cfg.data_root and not cls.reads_data_root:
+            raise ConfigError(f"{cls.name} generates its own data and reads no data_root "
+                              f"(got {cfg.data_root!r}): drop data_root")
+        cls.check_config(cfg)
 
     def __init__(self, cfg: TrainConfig, device: torch.device):
         self.cfg = cfg

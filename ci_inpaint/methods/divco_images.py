@@ -88,6 +88,11 @@ class DivCoImagesConfig(TrainConfig):
                  "log_every": 100, "ckpt_every": 5000, "eval_every": 25_000,
                  "eval_n_per_class": 1000, "eval_k": 50},
     }
+    RANGES: ClassVar = {"lambda_contra": ">= 0", "tau": "> 0", "radius": ">= 0", "num_neg": ">= 1",
+                        "contra_queries": ">= 0", "lambda_ms": ">= 0", "z_dim": ">= 1",
+                        "width": ">= 1", "lr": "> 0", "beta1": "[0, 1)", "beta2": "[0, 1)",
+                        "weight_decay": ">= 0", "eval_n_per_class": ">= 1", "eval_k": ">= 1"}
+    CHOICES: ClassVar = {"regularizer": REGULARIZERS, "dataset": DATASETS}
 
 
 def load_dataset(name: str, split: str = "train", data_root: str = "") -> torch.utils.data.Dataset:
@@ -122,14 +127,14 @@ class DivCoImages(Method):
     summary = "DivCo (CVPR 2021) class-conditional DCGAN: none | mode_seeking | divco regulariser"
     ema_modules = ("G",)
 
+    @classmethod
+    def check_config(cls, cfg: DivCoImagesConfig) -> None:
+        if cfg.data_root and cfg.dataset == "digits":
+            raise ConfigError(f"data_root={cfg.data_root!r} is not read by dataset=digits (bundled): "
+                              "drop data_root, or pick dataset=cifar10 or class_folder")
+
     def __init__(self, cfg: DivCoImagesConfig, device: torch.device):
         super().__init__(cfg, device)
-        if cfg.regularizer not in REGULARIZERS:
-            raise ConfigError(f"regularizer {cfg.regularizer!r} is unknown: use one of "
-                              f"{', '.join(REGULARIZERS)} (e.g. --set regularizer=divco)")
-        if cfg.num_neg < 1 or cfg.radius < 0 or cfg.tau <= 0 or cfg.width < 1:
-            raise ConfigError("divco needs num_neg >= 1, radius >= 0, tau > 0 and width >= 1: "
-                              "fix the --set values")
         self.dataset = load_dataset(cfg.dataset, "train", cfg.data_root)
         self.n_classes = int(_labels_of(self.dataset).max()) + 1
         channels = self.dataset[0]["image"].shape[0]

@@ -36,7 +36,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import TrainConfig
-from ..errors import ConfigError
 from ..losses.divco import divco_regularizer, latent_regression_loss, mode_seeking_loss
 from ..metrics.toy import toy_mode_metrics
 from . import Method, register
@@ -94,6 +93,10 @@ class DivCoToyConfig(TrainConfig):
         "full": {"steps": 20_000, "reg_batch": 0, "hidden": 128, "log_every": 100,
                  "ckpt_every": 2000},
     }
+    RANGES: ClassVar = {"lambda_reg": ">= 0", "tau": "> 0", "radius": ">= 0", "num_neg": ">= 1",
+                        "reg_batch": ">= 0", "z_dim": ">= 1", "hidden": ">= 1", "feat_dim": ">= 1",
+                        "lr": "> 0", "eval_n": ">= 1"}
+    CHOICES: ClassVar = {"regularizer": REGULARIZERS}
 
 
 def _mlp(d_in: int, hidden: int, d_out: int, layers: int = 3) -> nn.Sequential:
@@ -150,11 +153,10 @@ class DivCoToy(Method):
     Config = DivCoToyConfig
     summary = "DivCo Fig. 1: 2D conditional GAN, regularizer none|regression|mode_seeking|divco"
 
+    reads_data_root = False  # the mixture is generated
+
     def __init__(self, cfg: DivCoToyConfig, device: torch.device):
         super().__init__(cfg, device)
-        if cfg.regularizer not in REGULARIZERS:
-            raise ConfigError(f"regularizer {cfg.regularizer!r} is unknown: pass --set "
-                              f"regularizer=one of {', '.join(REGULARIZERS)}")
         self.G = ToyG(cfg.z_dim, cfg.hidden).to(device)
         self.D = ToyD(cfg.hidden).to(device)
         g_params = list(self.G.parameters())

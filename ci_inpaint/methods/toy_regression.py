@@ -33,6 +33,8 @@ class ToyRegressionConfig(TrainConfig):
         "quick": {"steps": 300, "batch_size": 32},
         "full": {"steps": 3000, "batch_size": 64},
     }
+    RANGES: ClassVar = {"n_items": ">= 1", "width": ">= 1", "lr_body": "> 0", "lr_head": "> 0",
+                        "noise": ">= 0", "step_sleep": ">= 0"}
 
 
 class Regression(torch.utils.data.Dataset):
