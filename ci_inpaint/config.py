@@ -260,11 +260,13 @@ def check_values(cfg: TrainConfig) -> None:
         v = getattr(cfg, name)
         if not _in_range(v, rule):
             raise ConfigError(f"{name} must be {rule}, got {v}: pass e.g. --set {name}=... in that range")
+    defaults = {f.name: f.default for f in dataclasses.fields(cfg)}
     for name, allowed in merged_table(type(cfg), "CHOICES").items():
         v = getattr(cfg, name)
         if v not in allowed:
+            hint = defaults.get(name) if defaults.get(name) in allowed else allowed[0]
             raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {v!r}: "
-                              f"pass e.g. --set {name}={allowed[0]}")
+                              f"pass e.g. --set {name}={hint}")
 
 
 def describe(cls: type[TrainConfig]) -> list[tuple[str, str, Any]]:
