@@ -13,6 +13,7 @@ from ci_inpaint.data.masks import (
     MaskFolder,
     MixedMaskGenerator,
     as_mask,
+    bucket_index,
     bucket_of,
     center_mask,
     free_form_mask,
@@ -58,7 +59,7 @@ def test_known_converters_and_hole_ratio():
     assert torch.equal(k, 1 - m) and torch.equal(from_known(k), m)
     assert torch.equal(to_known(torch.stack([m, m])), torch.stack([k, k]))
     ratios = hole_ratio(torch.stack([m, torch.zeros_like(m)]))
-    assert ratios.shape == (2,) and torch.allclose(ratios, torch.tensor([6 / 24, 0.0]))
+    assert ratios.dtype == torch.float64 and ratios.tolist() == [6 / 24, 0.0]
 
 
 def test_bucket_edges():
@@ -66,8 +67,25 @@ def test_bucket_edges():
     cases = {0.0: "0-20", 0.2: "0-20", 0.2001: "20-40", 0.4: "20-40", 0.5: "40-60",
              0.6: "40-60", 0.61: "60-100", 1.0: "60-100"}
     assert {r: bucket_of(r) for r in cases} == cases
-    with pytest.raises(DataError):
-        bucket_of(1.5)
+    # vectorised, same rule; a float32 20 % (0.2000000030 as a double) stays in 0-20
+    assert bucket_index(torch.tensor(list(cases))).tolist() == [
+        list(HOLE_BUCKETS).index(b) for b in cases.values()]
+    assert bucket_index(torch.tensor([0.2, 0.4, 0.6], dtype=torch.float32)).tolist() == [0, 1, 2]
+    assert bucket_index(torch.tensor([0.2, 0.4, 0.6]).nextafter(torch.tensor(1.0))).tolist() \
+        == [1, 2, 3]
+    for bad in (1.5, -0.1, float("nan")):
+        with pytest.raises(DataError, match="outside"):
+            bucket_of(bad)
+
+
+def test_hole_ratio_of_exact_fifths_is_on_the_edge():
+    # 80 / 400 pixels: exactly 20 %, in float64 the same double as 0.2, so bucket "0-20"
+    m = torch.zeros(3, 1, 20, 20)
+    m[0, :, :4], m[1, :, :8], m[2, :, :12] = 1, 1, 1
+    r = hole_ratio(m)
+    assert r.tolist() == [0.2, 0.4, 0.6] and [bucket_of(float(x)) for x in r] == [
+        "0-20", "20-40", "40-60"]
+    assert hole_ratio(m[0]) == 0.2 and bucket_of(hole_ratio(m[0])) == "0-20"
 
 
 def test_as_mask_converts_bool_uint8_float_and_pil():

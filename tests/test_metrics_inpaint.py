@@ -9,6 +9,7 @@ from skimage import data
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from skimage.transform import resize
 
+from ci_inpaint.data.masks import bucket_of
 from ci_inpaint.errors import UserError
 from ci_inpaint.metrics import by_bucket, hole_ratio, inpaint_metrics
 
@@ -48,22 +49,28 @@ def test_perfect_prediction(pair):
 
 
 def test_by_bucket_assigns_by_hole_ratio():
-    n, h = 5, 20
+    n, h = 6, 20
     target = torch.zeros(n, 3, h, h)
     pred = target + torch.arange(n, dtype=torch.float32).view(n, 1, 1, 1) * 0.1
     mask = torch.zeros(n, 1, h, h)
-    # hole ratios: 0.10, 0.20 (boundary -> 20-40), 0.35, 0.60 (closed last bucket), 0.80
-    for i, rows in enumerate([2, 4, 7, 12, 16]):
+    # hole ratios: 0.10, 0.20 (right edge -> 0-20), 0.35, 0.40 (-> 20-40), 0.60, 0.80
+    for i, rows in enumerate([2, 4, 7, 8, 12, 16]):
         mask[i, :, :rows] = 1
-    assert hole_ratio(mask).tolist() == pytest.approx([0.1, 0.2, 0.35, 0.6, 0.8])
+    assert hole_ratio(mask).tolist() == [0.1, 0.2, 0.35, 0.4, 0.6, 0.8]  # exact in float64
     out = by_bucket(pred, target, mask)
-    assert list(out) == ["0-20%", "20-40%", "40-60%", "other"]
-    assert [out[k]["n"] for k in out] == [1, 2, 1, 1]
-    assert out["0-20%"]["l1"] == pytest.approx(0.0)
-    assert out["20-40%"]["l1"] == pytest.approx((0.05 + 0.10) / 2)  # [0,1] scale: 0.1/2 each
-    assert out["40-60%"]["l1"] == pytest.approx(0.15)
-    empty = by_bucket(pred[:1], target[:1], mask[:1])
-    assert empty["40-60%"]["n"] == 0 and math.isnan(empty["40-60%"]["ssim"])
+    assert list(out) == ["0-20", "20-40", "40-60", "60-100"]
+    assert [out[k]["n"] for k in out] == [2, 2, 1, 1]
+    # the same rule as the mask module, image by image
+    assert [bucket_of(float(r)) for r in hole_ratio(mask)] == [
+        "0-20", "0-20", "20-40", "20-40", "40-60", "60-100"]
+    assert out["0-20"]["l1"] == pytest.approx((0.0 + 0.05) / 2)  # [0,1] scale: 0.1/2 each
+    assert out["20-40"]["l1"] == pytest.approx((0.10 + 0.15) / 2)
+    assert out["40-60"]["l1"] == pytest.approx(0.20)
+    empty = by_bucket(pred[:1], target[:1], mask[:1], buckets=["0-20", "40-60"])
+    assert list(empty) == ["0-20", "40-60"]
+    assert empty["40-60"]["n"] == 0 and math.isnan(empty["40-60"]["ssim"])
+    with pytest.raises(UserError, match="unknown bucket"):
+        by_bucket(pred, target, mask, buckets="10-30")
 
 
 def test_errors():

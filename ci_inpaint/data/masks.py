@@ -10,8 +10,12 @@ Every generator is a pure function of its seed (and of the item index for the da
 same seed gives the same mask, in any process, so runs resume exactly. Randomness comes from
 ``numpy.random.Generator`` seeded through ``SeedSequence([seed, index])``.
 
-Hole-ratio buckets follow SCAT's evaluation (Table 2): 0-20 %, 20-40 %, 40-60 % (plus 60-100 %
-for completeness). Buckets are right-closed: ``bucket_of(0.2) == "0-20"``.
+Hole-ratio buckets (the one rule of the repository; metrics use it too) follow SCAT's
+evaluation (Table 2): 0-20 %, 20-40 %, 40-60 % (plus 60-100 % for completeness). SCAT does not
+say which side a boundary belongs to; the mask set it evaluates on (Liu et al. 2018, partial
+convolutions) groups its masks by hole-to-image area ratio in right-closed intervals
+(0.01, 0.1], (0.1, 0.2], ..., so ours are right-closed too: (0, 0.2], (0.2, 0.4], (0.4, 0.6],
+(0.6, 1], with a ratio of exactly 0 put in "0-20". ``bucket_of(0.2) == "0-20"``.
 """
 
 from __future__ import annotations
@@ -111,17 +115,40 @@ def validate_mask(mask, size=None, *, allow_full: bool = False, allow_empty: boo
 
 
 def hole_ratio(mask: torch.Tensor) -> torch.Tensor | float:
-    """Fraction of hole pixels: a float for (1, H, W), a (B,) tensor for (B, 1, H, W)."""
-    r = mask.float().flatten(-3).mean(-1)
+    """Fraction of hole pixels (mask > 0.5): a float for (1, H, W), a (B,) float64 tensor for
+    (B, 1, H, W).
+
+    Computed in float64 as count / pixels, so a ratio of exactly 1/5 is the double nearest
+    0.2 and lands in "0-20" (in float32 it would round up to 0.2000000030 and move over).
+    """
+    r = (mask > 0.5).flatten(-3).to(torch.float64).mean(-1)
     return float(r) if mask.ndim == 3 else r
 
 
+_EDGES = tuple(hi for _, hi in HOLE_BUCKETS.values())  # right edges, ascending
+
+
+def bucket_index(ratio) -> torch.Tensor:
+    """Index into :data:`HOLE_BUCKETS` of each ratio (any shape), vectorised.
+
+    Right-closed intervals (see the module docstring): ``lo < r <= hi``, and 0 goes to the
+    first bucket. The edges are compared in the ratio's own precision (a float32 ratio of
+    exactly 20 % stays in "0-20"); python floats are compared as float64.
+    """
+    r = torch.as_tensor(ratio)
+    if not r.is_floating_point():
+        r = r.to(torch.float64)
+    bad = ~((r >= 0) & (r <= 1))
+    if bool(bad.any()):
+        raise DataError(f"hole ratio {float(r[bad].flatten()[0])} is outside [0, 1]: the mask "
+                        "is not binary (1 = hole, 0 = known); binarise it with as_mask(mask)")
+    # bucketize(right=False) returns i with edges[i-1] < r <= edges[i]: right-closed
+    return torch.bucketize(r, torch.tensor(_EDGES, dtype=r.dtype, device=r.device))
+
+
 def bucket_of(ratio: float) -> str:
-    """Name of the hole-ratio bucket (right-closed intervals; 0 belongs to "0-20")."""
-    for name, (lo, hi) in HOLE_BUCKETS.items():
-        if ratio <= hi and (ratio > lo or lo == 0.0):
-            return name
-    raise DataError(f"hole ratio {ratio} is outside [0, 1]: the mask is not binary")
+    """Name of the hole-ratio bucket of one ratio (right-closed; 0 belongs to "0-20")."""
+    return list(HOLE_BUCKETS)[int(bucket_index(ratio))]
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -19,9 +19,9 @@ from torchmetrics.functional.image import (
     structural_similarity_index_measure,
 )
 
+from ci_inpaint.data.masks import HOLE_BUCKETS, bucket_index, hole_ratio
 from ci_inpaint.errors import UserError
 
-BUCKETS = ((0.0, 0.2), (0.2, 0.4), (0.4, 0.6))
 SETTINGS = {"range": "[0,1]", "psnr_data_range": 1.0, "ssim_kernel": 11, "ssim_sigma": 1.5,
             "ssim_k1": 0.01, "ssim_k2": 0.03}
 
@@ -54,33 +54,29 @@ def _summary(per: dict[str, torch.Tensor], sel: torch.Tensor) -> dict:
     return out
 
 
-def hole_ratio(mask: torch.Tensor) -> torch.Tensor:
-    """Share of hole pixels (mask == 1) per image."""
-    return (mask > 0.5).flatten(1).double().mean(1)
-
-
 def inpaint_metrics(pred: torch.Tensor, target: torch.Tensor, mask=None) -> dict:
     """Mean L1, PSNR (dB) and SSIM over images; ``mask`` (N,1,H,W, 1 = hole) adds the mean
     hole ratio."""
     out = _summary(_per_image(pred, target), torch.ones(len(pred), dtype=torch.bool))
     if mask is not None:
-        out["hole_ratio"] = float(hole_ratio(mask).mean())
+        out["hole_ratio"] = float(torch.as_tensor(hole_ratio(mask)).mean())
     return out
 
 
 def by_bucket(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-              buckets=BUCKETS) -> dict[str, dict]:
-    """Metrics per hole-ratio bucket ``"0-20%"``, ``"20-40%"``, ``"40-60%"``.
+              buckets=None) -> dict[str, dict]:
+    """Metrics per hole-ratio bucket, keyed by the bucket names of
+    :data:`ci_inpaint.data.masks.HOLE_BUCKETS` (``"0-20"``, ``"20-40"``, ``"40-60"``,
+    ``"60-100"``; ``buckets`` picks some of them, in that order).
 
-    Intervals are [lo, hi), the last one closed; empty buckets report n=0 and NaN values.
-    Images outside every bucket (hole ratio > 60 %) are counted under ``"other"``.
+    The bucket rule is :func:`ci_inpaint.data.masks.bucket_index` (right-closed: 20 % exactly
+    is in ``"0-20"``); empty buckets report n=0 and NaN values.
     """
+    names = list(HOLE_BUCKETS)
+    chosen = names if buckets is None else [buckets] if isinstance(buckets, str) else list(buckets)
+    unknown = [b for b in chosen if b not in HOLE_BUCKETS]
+    if unknown:
+        raise UserError(f"by_bucket: unknown bucket(s) {unknown}: choose from {', '.join(names)}")
     per = _per_image(pred, target)
-    r = hole_ratio(mask).cpu()
-    out, used = {}, torch.zeros(len(r), dtype=torch.bool)
-    for i, (lo, hi) in enumerate(buckets):
-        sel = (r >= lo) & ((r <= hi) if i == len(buckets) - 1 else (r < hi))
-        used |= sel
-        out[f"{round(lo * 100)}-{round(hi * 100)}%"] = _summary(per, sel)
-    out["other"] = _summary(per, ~used)
-    return out
+    idx = bucket_index(hole_ratio(mask)).cpu()
+    return {b: _summary(per, idx == names.index(b)) for b in names if b in chosen}
