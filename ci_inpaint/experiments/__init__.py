@@ -1,0 +1,35 @@
+"""The experiment layer every notebook uses: grids of runs, statistics over seeds, claims.
+
+* :func:`run_grid` -- variants x seeds, parallel worker processes, resumable (``grid``);
+  :func:`train_run` / :func:`load_run` -- train, resume or load one run (``runs``);
+* :func:`aggregate` -- mean, sample std (ddof = 1), n and a Student-t 95 % interval per group
+  (``stats``);
+* :func:`compare`, :func:`bound`, :func:`best`, :func:`fact` -- claims with a three-way verdict
+  (holds / inconclusive / does not hold) from intervals, with the paper's number beside ours
+  (``claims``).
+
+One module per paper (``divco``) holds that paper's tables, figures and claims, and no training
+logic (that is in ``ci_inpaint.methods``).
+"""
+
+from .claims import (
+    FAILS,
+    HOLDS,
+    INCONCLUSIVE,
+    VERDICTS,
+    Claim,
+    Reference,
+    best,
+    bound,
+    compare,
+    fact,
+    tally,
+    welch,
+)
+from .grid import Cell, cells, read_cell, run_grid
+from .runs import load_run, train_run
+from .stats import LEVEL, Stat, aggregate, summarize
+
+__all__ = ["FAILS", "HOLDS", "INCONCLUSIVE", "LEVEL", "VERDICTS", "Cell", "Claim", "Reference",
+           "Stat", "aggregate", "best", "bound", "cells", "compare", "fact", "load_run",
+           "read_cell", "run_grid", "summarize", "tally", "train_run", "welch"]

@@ -1,0 +1,134 @@
+"""The grid runner: every variant x seed, in parallel worker processes, resumable.
+
+``run_grid(fn, variants, seeds, out)`` calls ``fn(cell)`` once per (variant, seed) and returns
+one row per cell, in grid order (variants, then seeds), each ``{"variant", "seed", "run", **fn's
+row}``. A cell's run directory is ``out/<variant>-s<seed>``; when ``fn`` returns, its row is
+written to ``cell.json`` there together with the cell's *key* (variant, seed, profile, knobs,
+options). A later call finds that file and reuses the row without calling ``fn``: a finished
+cell is never recomputed, an interrupted grid continues where it stopped. Change anything in
+the key and the cell is computed again (``force=True`` recomputes all).
+
+``fn`` gets a :class:`Cell` and returns a JSON-serialisable dict; ``cell.train(method)`` trains
+the cell's run through :func:`~ci_inpaint.experiments.runs.train_run` (loads it when finished).
+Everything that changes a row must reach ``fn`` through ``knobs`` or ``options``, as they make
+the key. With ``workers > 1`` cells run in that many spawned processes; ``fn`` must then be
+importable (a module-level function or a functools.partial of one, not a notebook's own
+function). Each cell trains with ``threads`` torch intra-op threads (a config knob the engine
+applies while the run trains; worker processes also run their evaluation with it). A cell's
+result does not depend on ``workers``: its randomness comes from its seed alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..engine import RunResult
+from .runs import train_run
+
+CELL_FILE = "cell.json"
+
+
+@dataclass(frozen=True)
+class Cell:
+    variant: str
+    seed: int
+    run_dir: Path
+    profile: str = "quick"
+    knobs: dict[str, Any] = field(default_factory=dict)  # config overrides: common + variant's
+    options: dict[str, Any] = field(default_factory=dict)  # everything else fn reads
+    threads: int = 1  # torch intra-op threads for this cell (0 = the process default)
+
+    def key(self) -> dict[str, Any]:
+        return json.loads(json.dumps({"variant": self.variant, "seed": self.seed,
+                                      "profile": self.profile, "knobs": self.knobs,
+                                      "options": self.options}, sort_keys=True, default=str))
+
+    def train(self, method: str, **extra: Any) -> RunResult:
+        """Train (or load, when finished) ``method`` for this cell into ``run_dir``."""
+        return train_run(method, self.run_dir, self.profile, seed=self.seed,
+                         threads=self.threads, **{**self.knobs, **extra})
+
+
+def quiet() -> bool:
+    """True under papermill, nbval and CI (``CI_INPAINT_QUIET`` or ``CI`` set): no bars."""
+    return bool(os.environ.get("CI_INPAINT_QUIET") or os.environ.get("CI"))
+
+
+def cells(variants: Mapping[str, Mapping[str, Any]] | Iterable[str], seeds: Iterable[int],
+          out: str | Path, profile: str = "quick", knobs: Mapping[str, Any] | None = None,
+          options: Mapping[str, Any] | None = None, threads: int = 1) -> list[Cell]:
+    """The grid's cells; ``variants`` maps a name to its config overrides (a plain list of
+    names means no overrides)."""
+    table = dict(variants) if isinstance(variants, Mapping) else {v: {} for v in variants}
+    return [Cell(str(v), int(s), Path(out) / f"{v}-s{s}", profile,
+                 {**(knobs or {}), **dict(over)}, dict(options or {}), threads)
+            for v, over in table.items() for s in seeds]
+
+
+def read_cell(cell: Cell) -> dict[str, Any] | None:
+    """The stored row of a finished cell with the same key, else None."""
+    path = cell.run_dir / CELL_FILE
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return stored.get("row") if stored.get("key") == cell.key() else None
+
+
+def _run_cell(fn: Callable[[Cell], dict[str, Any]], cell: Cell) -> dict[str, Any]:
+    row = {"variant": cell.variant, "seed": cell.seed, "run": cell.run_dir.name, **fn(cell)}
+    cell.run_dir.mkdir(parents=True, exist_ok=True)
+    tmp = cell.run_dir / (CELL_FILE + ".tmp")
+    tmp.write_text(json.dumps({"key": cell.key(), "row": row}, indent=2, default=str))
+    tmp.replace(cell.run_dir / CELL_FILE)  # atomic: a killed write leaves no half row
+    return row
+
+
+def _worker(fn: Callable[[Cell], dict[str, Any]], cell: Cell) -> dict[str, Any]:
+    if cell.threads:  # this process is the cell's own: its evaluation uses the same count
+        import torch
+
+        torch.set_num_threads(cell.threads)
+    return _run_cell(fn, cell)
+
+
+def run_grid(fn: Callable[[Cell], dict[str, Any]],
+             variants: Mapping[str, Mapping[str, Any]] | Iterable[str], seeds: Iterable[int],
+             out: str | Path, *, profile: str = "quick", knobs: Mapping[str, Any] | None = None,
+             options: Mapping[str, Any] | None = None, workers: int = 1, threads: int = 1,
+             force: bool = False, desc: str = "grid") -> list[dict[str, Any]]:
+    """Rows of ``fn`` over variants x seeds (see the module docstring)."""
+    from tqdm.auto import tqdm
+
+    grid = cells(variants, seeds, out, profile, knobs, options, threads)
+    rows: dict[int, dict[str, Any]] = {}
+    if not force:
+        rows = {i: r for i, c in enumerate(grid) if (r := read_cell(c)) is not None}
+    todo = [i for i in range(len(grid)) if i not in rows]
+    bar = tqdm(total=len(grid), initial=len(rows), desc=desc, unit="run", disable=quiet())
+    try:
+        if workers > 1 and len(todo) > 1:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            with ProcessPoolExecutor(min(workers, len(todo)),
+                                     mp_context=mp.get_context("spawn")) as pool:
+                futs = {pool.submit(_worker, fn, grid[i]): i for i in todo}
+                for f in as_completed(futs):
+                    rows[futs[f]] = f.result()
+                    bar.update(1)
+        else:
+            for i in todo:
+                rows[i] = _run_cell(fn, grid[i])
+                bar.update(1)
+    finally:
+        bar.close()
+    return [rows[i] for i in range(len(grid))]
+
+
+__all__ = ["CELL_FILE", "Cell", "cells", "quiet", "read_cell", "run_grid"]

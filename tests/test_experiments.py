@@ -1,0 +1,159 @@
+"""The experiment layer: aggregate and verdicts against hand-computed values, the resumable grid
+(a second call trains nothing), and parallel workers giving the serial rows."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from scipy import stats as st
+
+from ci_inpaint.experiments import (
+    FAILS,
+    HOLDS,
+    INCONCLUSIVE,
+    Cell,
+    Reference,
+    aggregate,
+    best,
+    bound,
+    compare,
+    fact,
+    load_run,
+    run_grid,
+    summarize,
+    tally,
+    train_run,
+    welch,
+)
+
+# ---------------------------------------------------------------------- statistics
+
+
+def test_summarize_by_hand():
+    s = summarize([1.0, 2.0, 4.0])
+    assert s.mean == pytest.approx(7 / 3)
+    assert s.std == pytest.approx(math.sqrt(7 / 3))  # ddof = 1: (16 + 1 + 25) / 9 / 2
+    t = 4.302652729911275  # t_{0.975, 2}
+    assert st.t.ppf(0.975, 2) == pytest.approx(t)
+    half = t * math.sqrt(7 / 3) / math.sqrt(3)
+    assert (s.lo, s.hi) == (pytest.approx(7 / 3 - half), pytest.approx(7 / 3 + half))
+    assert s.n == 3 and s.note == "" and s.has_interval
+    one = summarize([5.0])
+    assert one.mean == 5.0 and one.n == 1 and math.isnan(one.std) and math.isnan(one.lo)
+    assert one.note == "n = 1: no interval" and "no interval" in one.format()
+
+
+def test_aggregate_groups_keys_and_skips_missing():
+    rows = [{"variant": "a", "seed": s, "x": v, "name": "fid", "flag": True}
+            for s, v in enumerate([1.0, 2.0, 4.0])]
+    rows += [{"variant": "b", "seed": 0, "x": 3.0}, {"variant": "b", "seed": 1, "x": float("nan")}]
+    out = aggregate(rows)
+    assert list(out) == ["a", "b"] and set(out["a"]) == {"x"}  # no seed, strings or bools
+    assert out["a"]["x"] == summarize([1.0, 2.0, 4.0])
+    assert out["b"]["x"].n == 1  # the NaN row is left out
+    two = aggregate(rows, ["x"], by=("variant", "seed"))
+    assert two[("a", 2)]["x"].mean == 4.0
+
+
+# ---------------------------------------------------------------------- verdicts
+
+
+def test_welch_by_hand_and_against_scipy():
+    a, b = summarize([1, 2, 3]), summarize([5, 6, 7])  # var 1 each, n 3: se^2 = 2/3, df = 4
+    w = welch(a, b)
+    half = st.t.ppf(0.975, 4) * math.sqrt(2 / 3)
+    assert w.df == pytest.approx(4.0) and (w.lo, w.hi) == (pytest.approx(-4 - half),
+                                                          pytest.approx(-4 + half))
+    assert w.p == pytest.approx(st.ttest_ind([1, 2, 3], [5, 6, 7], equal_var=False).pvalue)
+    c = summarize([4, 6, 8])  # var 4: df = (5/3)^2 / ((1/3)^2/2 + (4/3)^2/2) = 50/17
+    assert welch(a, c).df == pytest.approx(50 / 17)
+
+
+def test_compare_three_ways():
+    a, b, wide = summarize([1, 2, 3]), summarize([5, 6, 7]), summarize([4, 6, 8])
+    assert compare("a < b", a, b, "<").verdict == HOLDS
+    assert compare("a > b", a, b, ">").verdict == FAILS
+    # means differ by 4, but the interval [-8.2, 0.2] contains 0: two means alone would say holds
+    assert compare("a < wide", a, wide, "<").verdict == INCONCLUSIVE
+    one = compare("a < b", summarize([1.0]), b, "<")
+    assert one.verdict == INCONCLUSIVE and "n = 1" in one.evidence
+    same = summarize([2, 2]), summarize([3, 3])  # no spread: the difference is exact
+    assert compare("x", *same, "<").verdict == HOLDS
+    assert compare("x", same[0], same[0], "<").verdict == FAILS
+
+
+def test_bound_best_fact_and_tally():
+    s = summarize([17, 17, 17])
+    assert bound("all modes", s, ">=", 17).verdict == HOLDS
+    assert bound("all modes", summarize([17, 17, 16]), ">=", 17).verdict == INCONCLUSIVE
+    assert bound("all modes", summarize([10, 11, 12]), ">=", 17).verdict == FAILS
+    stats = {"x": summarize([1, 2, 3]), "y": summarize([5, 6, 7]), "z": summarize([4, 6, 8])}
+    assert best("x lowest", stats, "x").verdict == INCONCLUSIVE  # x < y holds, x < z does not know
+    assert best("y lowest", stats, "y").verdict == FAILS  # y < x is ruled out
+    assert best("y highest", {"x": stats["x"], "y": stats["y"]}, "y", lower=False).verdict == HOLDS
+    ref = Reference(25.21, "Table 4 (Sec. 4.4)", std=0.2, n=10)
+    c = best("y highest", stats, "y", lower=False, paper=ref, why="smaller nets")
+    d = c.to_dict()
+    assert d["paper"] == {"value": 25.21, "source": "Table 4 (Sec. 4.4)", "std": 0.2, "n": 10}
+    assert d["why_differs"] == "smaller nets" and "25.21 ± 0.2 (n = 10)" == ref.format()
+    claims = [fact("ok", True), fact("no", False), c]
+    assert tally(claims) == {HOLDS: 1, INCONCLUSIVE: 1, FAILS: 1}
+    assert tally([x.to_dict() for x in claims]) == tally(claims)
+
+
+# ---------------------------------------------------------------------- the grid
+
+
+def _train_cell(cell: Cell) -> dict:
+    """Module level so spawned workers can import it."""
+    res = cell.train("toy_regression")
+    return {"loss": res.metrics["mse"], "steps": res.steps_done}
+
+
+def test_grid_is_resumable_and_counts_calls(tmp_path):
+    calls = []
+
+    def fn(cell):
+        calls.append((cell.variant, cell.seed))
+        return {"y": cell.knobs["width"] * 10 + cell.seed + cell.options["offset"]}
+
+    variants = {"narrow": {"width": 1}, "wide": {"width": 2}}
+    rows = run_grid(fn, variants, [0, 1], tmp_path, options={"offset": 0.5})
+    assert [(r["variant"], r["seed"], r["y"]) for r in rows] == [
+        ("narrow", 0, 10.5), ("narrow", 1, 11.5), ("wide", 0, 20.5), ("wide", 1, 21.5)]
+    assert rows[0]["run"] == "narrow-s0" and (tmp_path / "narrow-s0" / "cell.json").is_file()
+    assert len(calls) == 4
+    assert run_grid(fn, variants, [0, 1], tmp_path, options={"offset": 0.5}) == rows
+    assert len(calls) == 4  # second call: nothing recomputed
+    run_grid(fn, variants, [0, 1, 2], tmp_path, options={"offset": 0.5})
+    assert calls[4:] == [("narrow", 2), ("wide", 2)]  # only the new seed
+    run_grid(fn, {"wide": {"width": 3}}, [0], tmp_path, options={"offset": 0.5})
+    assert calls[-1] == ("wide", 0)  # a changed knob changes the key: recomputed
+
+
+def test_train_run_loads_a_finished_run_instead_of_training(tmp_path, monkeypatch):
+    from ci_inpaint.experiments import runs
+
+    first = train_run("toy_regression", tmp_path / "r", "smoke", steps=4, threads=1)
+    assert first.steps_done == 4
+    calls = []
+    monkeypatch.setattr(runs, "train", lambda *a, **k: calls.append(a) or first)
+    again = train_run("toy_regression", tmp_path / "r", "smoke", steps=4, threads=2)
+    assert calls == [] and again.steps_done == 4 and again.metrics == first.metrics
+    loaded = load_run(tmp_path / "r")
+    for (k, p), q in zip(first.method.modules()["body"].state_dict().items(),
+                         loaded.method.modules()["body"].state_dict().values()):
+        assert (p.cpu() == q).all(), k
+    train_run("toy_regression", tmp_path / "r", "smoke", steps=5)  # another config: trains
+    assert len(calls) == 1
+
+
+@pytest.mark.slow
+def test_parallel_rows_equal_serial_rows(tmp_path):
+    kw = {"profile": "smoke", "knobs": {"steps": 4}}
+    variants = {"a": {"width": 4}, "b": {"width": 6}}
+    serial = run_grid(_train_cell, variants, [0, 1], tmp_path / "serial", **kw)
+    parallel = run_grid(_train_cell, variants, [0, 1], tmp_path / "par", workers=2, **kw)
+    assert serial == parallel
+    assert len({r["loss"] for r in serial}) == 4  # four different runs
