@@ -3,7 +3,7 @@
 
 Prints what to fetch from the CelebA page and where to put it, then checks the md5 checksums
 (the ones torchvision records), extracts img_align_celeba.zip and stamps the folder. Example:
-    python data_scripts/celeba.py --root /data/celeba
+    .venv/bin/python data_scripts/celeba.py --root /data/celeba
 """
 
 import sys

@@ -5,7 +5,7 @@ The archive lives on Google Drive/Baidu under a non-commercial agreement, so the
 what to fetch and where, then verifies the layout, extracts and stamps the folder. No checksum
 is published: the first run records the sha256 of CelebAMask-HQ.zip in the .complete stamp.
 Example:
-    python data_scripts/celeba_hq.py --root /data/celeba_hq
+    .venv/bin/python data_scripts/celeba_hq.py --root /data/celeba_hq
 """
 
 import sys

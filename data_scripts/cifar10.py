@@ -2,7 +2,7 @@
 """Download, verify and extract CIFAR-10 (python version, md5-checked).
 
 Used by DivCo's class-conditional DCGAN setting (32x32). Example:
-    python data_scripts/cifar10.py --root /data/cifar10
+    .venv/bin/python data_scripts/cifar10.py --root /data/cifar10
 """
 
 import sys

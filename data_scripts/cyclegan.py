@@ -4,7 +4,7 @@
 From the CycleGAN authors' server (efrosgans.eecs.berkeley.edu). No checksum is published:
 the first download records the archive's sha256 in the .complete stamp and prints it.
 Example:
-    python data_scripts/cyclegan.py --root /data/horse2zebra
+    .venv/bin/python data_scripts/cyclegan.py --root /data/horse2zebra
 """
 
 import sys

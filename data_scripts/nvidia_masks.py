@@ -8,7 +8,7 @@ The zip is the test set linked from https://nv-adlr.github.io/publication/partia
 test_mask.zip in the .complete stamp and prints it. ``--buckets`` then counts the masks per
 hole-ratio bucket at ``--size`` (cached next to the masks). Load them with
 ``ci_inpaint.data.masks.MaskFolder(ROOT / "mask/testing_mask_dataset", size=256)``. Example:
-    python data_scripts/nvidia_masks.py --root /data/nvidia_masks --buckets
+    .venv/bin/python data_scripts/nvidia_masks.py --root /data/nvidia_masks --buckets
 """
 
 import sys

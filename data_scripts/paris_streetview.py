@@ -3,7 +3,7 @@
 
 Prints how to request it and where to unpack it, then checks the layout (14,900 training and
 100 test images) and stamps the folder. Example:
-    python data_scripts/paris_streetview.py --root /data/paris_streetview
+    .venv/bin/python data_scripts/paris_streetview.py --root /data/paris_streetview
 """
 
 import sys

@@ -4,7 +4,7 @@
 From the pix2pix authors' server (efrosgans.eecs.berkeley.edu). No checksums are published:
 the first download records each archive's sha256 in the .complete stamp and prints it.
 Example:
-    python data_scripts/pix2pix.py --name facades --root /data/facades
+    .venv/bin/python data_scripts/pix2pix.py --name facades --root /data/facades
 """
 
 import sys

@@ -6,7 +6,7 @@ them); by running this script you accept the Places365 terms of use. ``--split v
 images, ~0.5 GB) is the default; ``--split train`` is ~24 GB. ``--subset N`` then writes a
 deterministic list of N image paths (``subset_<N>_seed<S>.txt`` in the root; the choice
 depends only on the seed and the file names), e.g. SCAT's 5k evaluation images. Example:
-    python data_scripts/places2.py --split val --subset 5000 --root /data/places2_val
+    .venv/bin/python data_scripts/places2.py --split val --subset 5000 --root /data/places2_val
 """
 
 import sys

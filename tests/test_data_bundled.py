@@ -122,7 +122,10 @@ def test_catalog_get_dataset_and_table(tmp_path, monkeypatch):
         assert name in rows
     assert rows["celeba_hq"]["present"] is False and rows["digits"]["present"] is True
     assert "data_scripts/pix2pix.py" in rows["facades"]["how_to_get"]
-    (tmp_path / "places2" / "train").mkdir(parents=True)
+    (tmp_path / "places2" / "train").mkdir(parents=True)  # not the layout the loader reads
+    assert catalog.presence("places2").startswith("incomplete: missing data_256/ with images")
+    (tmp_path / "places2" / "data_256" / "a").mkdir(parents=True)
+    (tmp_path / "places2" / "data_256" / "a" / "x.jpg").write_bytes(b"jpeg")
     assert catalog.dataset_table()[[r["name"] for r in catalog.dataset_table()].index(
         "places2")]["present"] is True
     assert catalog.format_table(catalog.dataset_table()).count("\n") == len(rows) + 1

@@ -5,6 +5,9 @@ is a map-style ``torch.utils.data.Dataset`` whose ``__getitem__`` is a pure func
 index (no global RNG: the engine's exact resume relies on it; any randomness comes from the
 ``seed`` given at construction); items are dicts with at least ``"image"``, plus ``"label"``
 (int64) where there is one. Masks (``ci_inpaint.data.masks``): 1 = hole, 0 = known.
+Optional per-epoch augmentation (``PhotoPatches(jitter=, flip=)``, ``LFWFaces(flip=)``) makes
+a dataset epoch-aware: items are then pure functions of ``(seed, epoch, index)``, drawn from
+``ci_inpaint.data.epochs.item_generator`` (see that module).
 
 Datasets:
 - :class:`PhotoPatches`: patches of the colour photographs, split by *source photo*
@@ -23,6 +26,8 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from ..errors import ConfigError
+from .epochs import item_generator, split_key
+from .folders import coin, random_hflip
 
 SPLITS = ("train", "val", "test")
 
@@ -129,17 +134,24 @@ class PhotoPatches(Dataset):
     over scales, seeded choice; ``None`` keeps all). Positions are a pure function of
     ``seed``; items are slices of the cached resized photos.
 
+    Fresh crops every epoch (epoch-aware when either is set): ``jitter=J`` shifts each patch by
+    U{-J..J} pixels per axis (clamped inside its resized photo), ``flip=True`` mirrors it
+    left-right with probability 1/2, both drawn from ``item_generator(seed, epoch, index)``.
+
     Item: ``{"image": (3, size, size) float32, "photo": int64 index into PHOTOS}``.
     """
 
     def __init__(self, split: str = "train", size: int = 64, patches_per_photo: int | None = 256,
                  seed: int = 0, include_grey: bool = False, scales: tuple[float, ...] = (4.0, 8.0),
-                 min_std: float = 0.08):
+                 min_std: float = 0.08, jitter: int = 0, flip: bool = False):
         _check_split(split)
+        if jitter < 0:
+            raise ConfigError(f"PhotoPatches jitter must be >= 0 pixels, got {jitter}")
         if size not in PATCH_SIZES:
             raise ConfigError(f"PhotoPatches size {size} is not supported: use one of "
                               f"{PATCH_SIZES} (or ImageFolder for other sizes)")
         self.split, self.size, self.seed = split, size, seed
+        self.jitter, self.flip, self.epoch_aware = int(jitter), flip, jitter > 0 or flip
         allowed = PHOTOS if include_grey else COLOUR_PHOTOS
         self.photos = tuple(p for p in PHOTO_SPLITS[split] if p in allowed)
         rows = []  # (photo id, short side, y, x)
@@ -165,10 +177,19 @@ class PhotoPatches(Dataset):
     def __len__(self) -> int:
         return len(self.index)
 
-    def __getitem__(self, i: int) -> dict:
+    def __getitem__(self, key) -> dict:
+        epoch, i = split_key(key)
         pid, side, y, x = (int(v) for v in self.index[i])
-        img = _resized_photo(PHOTOS[pid], side)[:, y:y + self.size, x:x + self.size]
-        return {"image": img.clone(), "photo": torch.tensor(pid, dtype=torch.int64)}
+        photo = _resized_photo(PHOTOS[pid], side)
+        gen = item_generator(self.seed, epoch, i) if self.epoch_aware else None
+        if self.jitter:
+            dy, dx = torch.randint(-self.jitter, self.jitter + 1, (2,), generator=gen).tolist()
+            y = min(max(y + dy, 0), photo.shape[1] - self.size)
+            x = min(max(x + dx, 0), photo.shape[2] - self.size)
+        img = photo[:, y:y + self.size, x:x + self.size].clone()
+        if self.flip and coin(gen):
+            img = img.flip(-1)
+        return {"image": img, "photo": torch.tensor(pid, dtype=torch.int64)}
 
 
 def _resize_stack(x: torch.Tensor, size: int) -> torch.Tensor:
@@ -233,14 +254,15 @@ class LFWFaces(Dataset):
     0-69 train, 70-84 val, 85-99 test. Resized (bicubic) to ``size`` (32 or 64), [-1, 1].
 
     Item: ``{"image": (channels, size, size), "label": int64 1 = face, 0 = non-face}``;
-    ``faces_only=False`` adds the non-faces of the same split.
+    ``faces_only=False`` adds the non-faces of the same split. ``flip=True`` mirrors a face
+    left-right with probability 1/2, drawn from ``(seed, epoch, index)`` (epoch-aware).
     """
 
     SIZES = (32, 64)
     _RANGES = {"train": (0, 70), "val": (70, 85), "test": (85, 100)}
 
     def __init__(self, split: str = "train", size: int = 32, faces_only: bool = True,
-                 channels: int = 3):
+                 channels: int = 3, flip: bool = False, seed: int = 0):
         _check_split(split)
         _check_channels(channels)
         if size not in self.SIZES:
@@ -256,9 +278,14 @@ class LFWFaces(Dataset):
         self.labels = (idx < 100).long()
         self.images = _resize_stack(raw[idx, None] * 2.0 - 1.0, size)
         self.split, self.size, self.channels = split, size, channels
+        self.flip, self.seed, self.epoch_aware = flip, seed, flip
 
     def __len__(self) -> int:
         return len(self.labels)
 
-    def __getitem__(self, i: int) -> dict:
-        return {"image": self.images[i].repeat(self.channels, 1, 1), "label": self.labels[i]}
+    def __getitem__(self, key) -> dict:
+        epoch, i = split_key(key)
+        img = self.images[i].repeat(self.channels, 1, 1)
+        if self.flip:
+            img = random_hflip(img, item_generator(self.seed, epoch, i))
+        return {"image": img, "label": self.labels[i]}

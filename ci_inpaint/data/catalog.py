@@ -4,6 +4,11 @@ Kinds: ``bundled`` (ships inside scikit-image / scikit-learn), ``synthetic`` (ge
 seed), ``user`` (your folder, pass ``data_root``), ``paper`` (the papers' datasets; fetched by
 ``data_scripts/<script>.py``, never downloaded here).
 
+Presence is the loader's own check: :func:`layout_problems` lists what a folder lacks (the
+files and image folders the dataset class reads), :func:`get_dataset` refuses a folder with
+problems and ``ci-inpaint data list`` reports it as ``incomplete: <what is missing>`` next to
+the command that fixes it, so a folder of junk is never "present".
+
 Where a paper dataset lives: ``data_root`` if given (the folder its script's ``--root``
 prepared), else ``$CI_INPAINT_DATA/<dir>`` (default ``~/.cache/ci_inpaint/data/<dir>``) where
 ``<dir>`` is the script's default (``pix2pix_facades``, ``places2_val`` ...) or the catalog
@@ -33,6 +38,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, DataError
 from . import bundled, folders, synthetic
+from .download import script_command
 
 SPLIT_SEED = {"train": 0, "val": 1, "test": 2}  # synthetic sets: disjoint streams per split
 SYNTHETIC_N = {"train": 10_000, "val": 1_000, "test": 1_000}
@@ -47,6 +53,7 @@ class DatasetInfo:
     script: str | None = None  # data_scripts/<script>.py for paper datasets
     dirs: dict = field(default_factory=dict)  # split ("*" = any) -> folder names under data_home
     args: dict = field(default_factory=dict)  # split ("*" = any) -> extra script arguments
+    check: Callable | None = None  # (root, split, kw) -> what the loader misses (paper sets)
 
     def folders_for(self, split: str) -> tuple[str, ...]:
         return tuple(self.dirs.get(split, self.dirs.get("*", ()))) + (self.name,)
@@ -81,12 +88,19 @@ def _split_folder(split, size, root, **kw):
     return folders.ImageFolder(root / split if (root / split).is_dir() else root, size, **kw)
 
 
-def _need(root: Path, *parts: str, name: str, split: str = "train") -> Path:
-    path = root.joinpath(*parts)
-    if not path.exists():
-        raise DataError(f"{name}: expected {path} under {root}: prepare it with "
-                        f"{how_to_get(name, root, split)}, or pass data_root=DIR")
-    return path
+def _has_image(d: Path, recursive: bool = True, exts=folders.IMAGE_EXTENSIONS) -> bool:
+    """Whether ``d`` holds at least one image file (stops at the first)."""
+    if not d.is_dir():
+        return False
+    walk = d.rglob("*") if recursive else d.iterdir()
+    return any(p.suffix.lower() in exts and p.is_file() for p in walk)
+
+
+def _lacking(root: Path, files=(), image_dirs=(), recursive: bool = True) -> list[str]:
+    """``files`` that are not files and ``image_dirs`` without an image, relative to root."""
+    out = [f for f in files if not (root / f).is_file()]
+    return out + [f"{d}/ with images" for d in image_dirs
+                  if not _has_image(root / d, recursive)]
 
 
 def _inside(root: Path, sub: str) -> Path:
@@ -103,9 +117,12 @@ def _listed(root: Path, size: int, kw: dict) -> folders.ImageFolder | None:
     return folders.ImageFolder(root, size, files=[ln for ln in lines if ln], **kw)
 
 
+def _celeba_check(root, split, kw):
+    return _lacking(root, ["list_eval_partition.txt"], ["img_align_celeba"], recursive=False)
+
+
 def _celeba(split, size, root, **kw):
-    part = _need(root, "list_eval_partition.txt", name="celeba")
-    _need(root, "img_align_celeba", name="celeba")
+    part = root / "list_eval_partition.txt"
     code = {"train": "0", "val": "1", "test": "2"}[split]
     rows = (ln.split() for ln in part.read_text().splitlines())
     files = [f"img_align_celeba/{r[0]}" for r in rows if len(r) == 2 and r[1] == code]
@@ -116,27 +133,53 @@ def _celeba(split, size, root, **kw):
 _CELEBA_BOUNDS = {"train": (0, 162_770), "val": (162_770, 182_637), "test": (182_637, 1 << 62)}
 
 
+def _celeba_hq_check(root, split, kw):
+    base = _inside(root, "CelebAMask-HQ")
+    prefix = "CelebAMask-HQ/" if base != root else ""
+    return [prefix + m for m in _lacking(base, ["CelebA-HQ-to-CelebA-mapping.txt"],
+                                         ["CelebA-HQ-img"], recursive=False)]
+
+
 def _celeba_hq(split, size, root, **kw):
     base = _inside(root, "CelebAMask-HQ")
-    mapping = _need(base, "CelebA-HQ-to-CelebA-mapping.txt", name="celeba_hq")
-    _need(base, "CelebA-HQ-img", name="celeba_hq")
+    mapping = base / "CelebA-HQ-to-CelebA-mapping.txt"
     lo, hi = _CELEBA_BOUNDS[split]
     rows = [ln.split() for ln in mapping.read_text().splitlines()[1:]]  # idx orig_idx orig_file
     files = [f"CelebA-HQ-img/{r[0]}.jpg" for r in rows if len(r) >= 2 and lo <= int(r[1]) < hi]
     return folders.ImageFolder(base, size, files=files, **kw)
 
 
+def _places2_sub(split: str) -> str:
+    return "data_256" if split == "train" else "val_256"
+
+
+def _places2_check(root, split, kw):
+    if kw.get("file_list") is not None:
+        return []  # the list names the files; ImageFolder checks the list itself
+    return _lacking(root, image_dirs=[_places2_sub(split)])
+
+
 def _places2(split, size, root, **kw):
     listed = _listed(root, size, kw)
     if listed is not None:
         return listed
-    sub = "data_256" if split == "train" else "val_256"
-    return folders.ImageFolder(_need(root, sub, name="places2", split=split), size, **kw)
+    return folders.ImageFolder(root / _places2_sub(split), size, **kw)
+
+
+def _paris_sub(split: str) -> str:
+    return "paris_train_original" if split == "train" else "paris_eval_gt"
+
+
+def _paris_check(root, split, kw):
+    return _lacking(root, image_dirs=[_paris_sub(split)])
 
 
 def _paris(split, size, root, **kw):
-    sub = "paris_train_original" if split == "train" else "paris_eval_gt"
-    return folders.ImageFolder(_need(root, sub, name="paris_streetview"), size, **kw)
+    return folders.ImageFolder(root / _paris_sub(split), size, **kw)
+
+
+def _cifar_check(root, split, kw):
+    return folders.cifar10_missing(root, split)
 
 
 def _cifar(split, size, root, **kw):
@@ -147,17 +190,38 @@ def _paired(split, size, root, **kw):
     return folders.PairedFolder(root, size, split=split, **kw)
 
 
+def _pix2pix_split(base: Path, split: str) -> str:
+    # maps has train/ and val/ only; pix2pix tests on val
+    return "val" if split == "test" and not (base / "test").is_dir() else split
+
+
+def _pix2pix_check(name: str):
+    def check(root, split, kw):
+        base = _inside(root, name)
+        s = _pix2pix_split(base, split)
+        if _has_image(base / s) or not _lacking(base, image_dirs=[s + "A", s + "B"]):
+            return []
+        prefix = f"{name}/" if base != root else ""
+        return [f"{prefix}{s}/ with side-by-side A|B images (or {prefix}{s}A/ + {prefix}{s}B/)"]
+    return check
+
+
 def _pix2pix(name: str):
     def make(split, size, root, **kw):
         base = _inside(root, name)
-        if split == "test" and not (base / "test").is_dir():
-            split = "val"  # maps has train/ and val/ only; pix2pix tests on val
-        return folders.PairedFolder(base, size, split=split, **kw)
+        return folders.PairedFolder(base, size, split=_pix2pix_split(base, split), **kw)
     return make
 
 
 def _unpaired(split, size, root, **kw):
     return folders.UnpairedFolder(root, split=split, size=size, **kw)
+
+
+def _horse2zebra_check(root, split, kw):
+    base = _inside(root, "horse2zebra")
+    s = "train" if split == "train" else "test"
+    prefix = "horse2zebra/" if base != root else ""
+    return [prefix + m for m in _lacking(base, image_dirs=[s + "A", s + "B"])]
 
 
 def _horse2zebra(split, size, root, **kw):
@@ -166,10 +230,21 @@ def _horse2zebra(split, size, root, **kw):
                                   size=size, **kw)
 
 
+_MASK_SUB = os.path.join("mask", "testing_mask_dataset")
+
+
+def _masks_check(root, split, kw):
+    base = _inside(root, _MASK_SUB)
+    # MaskFolder reads .png/.jpg/.jpeg/.bmp anywhere below its root
+    if _has_image(base, exts=(".png", ".jpg", ".jpeg", ".bmp")):
+        return []
+    return ["mask/testing_mask_dataset/ with mask images"]
+
+
 def _masks(split, size, root, **kw):
     from .masks import MaskFolder  # written separately; imported only when asked for
 
-    return MaskFolder(_inside(root, os.path.join("mask", "testing_mask_dataset")), size, **kw)
+    return MaskFolder(_inside(root, _MASK_SUB), size, **kw)
 
 
 _ENTRIES = [
@@ -197,30 +272,35 @@ _ENTRIES = [
     DatasetInfo("unpaired_folder", "user", _unpaired,
                 "your CycleGAN/CUT domains: <split>A/ and <split>B/"),
     DatasetInfo("celeba_hq", "paper", _celeba_hq,
-                "CelebA-HQ 30k faces, official CelebA split (ContrasFill, SCAT, DAF)", "celeba_hq"),
+                "CelebA-HQ 30k faces, official CelebA split (ContrasFill, SCAT, DAF)", "celeba_hq",
+                check=_celeba_hq_check),
     DatasetInfo("celeba", "paper", _celeba,
-                "CelebA aligned faces, 202,599 at 178x218, official split (SCAT)", "celeba"),
+                "CelebA aligned faces, 202,599 at 178x218, official split (SCAT)", "celeba",
+                check=_celeba_check),
     DatasetInfo("places2", "paper", _places2,
                 "Places365-Standard scenes at 256 (SCAT, DAF inpainting)", "places2",
                 dirs={"train": ("places2_train",), "*": ("places2_val",)},
-                args={"train": " --split train", "*": " --split val"}),
+                args={"train": " --split train", "*": " --split val"}, check=_places2_check),
     DatasetInfo("paris_streetview", "paper", _paris,
-                "Paris StreetView, 14,900 train + 100 test (DAF inpainting)", "paris_streetview"),
+                "Paris StreetView, 14,900 train + 100 test (DAF inpainting)", "paris_streetview",
+                check=_paris_check),
     DatasetInfo("cifar10", "paper", _cifar,
-                "CIFAR-10, 60k 32x32 in 10 classes (DivCo class-conditional)", "cifar10"),
+                "CIFAR-10, 60k 32x32 in 10 classes (DivCo class-conditional)", "cifar10",
+                check=_cifar_check),
     DatasetInfo("facades", "paper", _pix2pix("facades"),
                 "CMP facades photo|label pairs, pix2pix layout (DivCo, MoNCE; labels->photo is "
                 "direction='BtoA')", "pix2pix", dirs={"*": ("pix2pix_facades",)},
-                args={"*": " --name facades"}),
+                args={"*": " --name facades"}, check=_pix2pix_check("facades")),
     DatasetInfo("maps", "paper", _pix2pix("maps"),
                 "aerial photo|map pairs, pix2pix layout (DivCo)", "pix2pix",
-                dirs={"*": ("pix2pix_maps",)}, args={"*": " --name maps"}),
+                dirs={"*": ("pix2pix_maps",)}, args={"*": " --name maps"},
+                check=_pix2pix_check("maps")),
     DatasetInfo("horse2zebra", "paper", _horse2zebra,
                 "unpaired horses and zebras, CycleGAN layout (MoNCE / CUT)", "cyclegan",
-                dirs={"*": ("cyclegan_horse2zebra",)}),
+                dirs={"*": ("cyclegan_horse2zebra",)}, check=_horse2zebra_check),
     DatasetInfo("nvidia_masks", "paper", _masks,
                 "NVIDIA irregular hole masks (Liu et al. 2018), for SCAT; items are masks",
-                "nvidia_masks"),
+                "nvidia_masks", check=_masks_check),
 ]
 DATASETS: dict[str, DatasetInfo] = {e.name: e for e in _ENTRIES}
 
@@ -240,20 +320,41 @@ def how_to_get(name: str, root: Path | None = None, split: str = "train") -> str
     if info.kind == "user":
         return "pass data_root=DIR pointing at your images"
     root = paper_root(name, split) if root is None else root
-    return f"python data_scripts/{info.script}.py{info.script_args(split)} --root {root}"
+    return f"{script_command(info.script, info.script_args(split))} --root {root}"
 
 
-def is_present(name: str, root: str | os.PathLike | None = None, split: str = "train"
-               ) -> bool | None:
-    """Whether the data is here: True for bundled/synthetic, None for user sets (no fixed
-    place), and for paper sets whether its folder exists and is not empty."""
+def layout_problems(name: str, root, split: str = "train", **kw) -> list[str]:
+    """What the loader of paper dataset ``name`` misses in ``root`` for ``split`` (paths
+    relative to root; empty = loadable). A missing root is one problem: the root itself."""
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        return [f"{root}/"]
+    check = DATASETS[name].check
+    return check(root, split, kw) if check is not None else []
+
+
+def presence(name: str, root: str | os.PathLike | None = None, split: str = "train"
+             ) -> bool | str | None:
+    """True (ready), False (no folder), ``"incomplete: <what is missing>"`` (a folder the
+    loader cannot read), or None (user data: no fixed place)."""
     kind = DATASETS[name].kind
     if kind in ("bundled", "synthetic"):
         return True
     if kind == "user":
         return None
     d = Path(root).expanduser() if root is not None else paper_root(name, split)
-    return d.is_dir() and any(d.iterdir())
+    if not d.is_dir():
+        return False
+    problems = layout_problems(name, d, split)
+    return f"incomplete: missing {', '.join(problems)} in {d}" if problems else True
+
+
+def is_present(name: str, root: str | os.PathLike | None = None, split: str = "train"
+               ) -> bool | None:
+    """Whether the data is here and loadable: True for bundled/synthetic, None for user sets
+    (no fixed place), and for paper sets whether the loader's layout check passes."""
+    p = presence(name, root, split)
+    return p if p is None or isinstance(p, bool) else False
 
 
 def get_dataset(name: str, split: str = "train", size: int = 64, data_root=None, **kw):
@@ -271,14 +372,20 @@ def get_dataset(name: str, split: str = "train", size: int = 64, data_root=None,
         if not root.is_dir():
             raise DataError(f"dataset {name} not found at {root}: run "
                             f"{how_to_get(name, root, split)} or pass data_root=DIR")
+        problems = layout_problems(name, root, split, **kw)
+        if problems:
+            raise DataError(f"dataset {name} in {root} is incomplete: missing "
+                            f"{', '.join(problems)}: run {how_to_get(name, root, split)} "
+                            "or pass data_root=DIR")
     else:
         root = None
     return info.factory(split, size, root, **kw)
 
 
 def dataset_table() -> list[dict]:
-    """One row per dataset: name, kind, present (True/False; None = user data), how to get."""
-    return [{"name": n, "kind": d.kind, "present": is_present(n), "how_to_get": how_to_get(n),
+    """One row per dataset: name, kind, present (True / False / ``"incomplete: ..."``; None =
+    user data), how to get (the command that fetches or completes it)."""
+    return [{"name": n, "kind": d.kind, "present": presence(n), "how_to_get": how_to_get(n),
              "description": d.description} for n, d in DATASETS.items()]
 
 

@@ -40,6 +40,14 @@ from ..errors import DataError
 
 STAMP = ".complete"
 CHUNK = 1 << 20
+#: The repository's interpreter (``make venv``): a bare ``python`` outside the venv lacks torch.
+VENV_PYTHON = ".venv/bin/python"
+
+
+def script_command(script: str, args: str = "") -> str:
+    """The command (run from the repository root) that runs ``data_scripts/<script>``."""
+    name = script if script.endswith(".py") else f"{script}.py"
+    return f"{VENV_PYTHON} data_scripts/{name}{args}"
 
 
 @dataclass(frozen=True)
@@ -135,13 +143,23 @@ def _quarantine(path: Path, err: ChecksumError) -> ChecksumError:
     return ChecksumError(bad, err.expected, err.actual, f" (kept as {bad})")
 
 
+def _retry_advice(part: Path) -> str:
+    """How to go on after a failed download, mentioning the ``.part`` only if bytes are kept."""
+    size = part.stat().st_size if part.is_file() else 0
+    if size:
+        return (f"check your connection and rerun: it resumes from the {size} bytes kept in "
+                f"{part}")
+    part.unlink(missing_ok=True)  # an empty .part holds nothing worth mentioning
+    return "check your connection and rerun"
+
+
 def download(url: str, dest, expected_hash: str | None = None, progress: bool = True, *,
              timeout: float = 60.0, size: int | None = None) -> str:
     """Fetch ``url`` to ``dest`` and return its digest (see :func:`verify`).
 
     Bytes go to ``dest.part``; an existing ``.part`` is continued with an HTTP ``Range``
     request (a server or ``file://`` URL that ignores the range is read past the bytes we have).
-    A short read keeps the ``.part`` and raises (rerun to resume). After a checksum mismatch the
+    A short read keeps the ``.part`` (if it holds any bytes) and raises (rerun to resume). After a checksum mismatch the
     file is moved to ``dest.bad``; only a verified file is renamed (atomically) to ``dest``.
     """
     from tqdm.auto import tqdm
@@ -153,7 +171,6 @@ def download(url: str, dest, expected_hash: str | None = None, progress: bool = 
     req = urllib.request.Request(url, headers={"User-Agent": "ci_inpaint-data/1"})
     if offset:
         req.add_header("Range", f"bytes={offset}-")
-    fix = f"check your connection and rerun (the partial file {part} is kept)"
     total = None
     try:
         resp = urllib.request.urlopen(req, timeout=timeout)
@@ -163,7 +180,7 @@ def download(url: str, dest, expected_hash: str | None = None, progress: bool = 
                             f"or fetch the file by hand to {dest}") from e
         resp = None  # 416: nothing after our offset, the .part is already whole
     except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
-        raise DataError(f"cannot reach {url} ({e}): {fix}") from e
+        raise DataError(f"cannot reach {url} ({e}): {_retry_advice(part)}") from e
     if resp is not None:
         with resp:
             status = getattr(resp, "status", None)
@@ -187,10 +204,12 @@ def download(url: str, dest, expected_hash: str | None = None, progress: bool = 
                         f.write(block)
                         bar.update(len(block))
             except (OSError, EOFError, http.client.HTTPException) as e:  # timeouts, resets
-                raise DataError(f"download of {url} interrupted ({e}): {fix}") from e
+                raise DataError(f"download of {url} interrupted ({e}): "
+                                f"{_retry_advice(part)}") from e
     got = part.stat().st_size if part.exists() else 0
     if total is not None and got < total:
-        raise DataError(f"download of {url} stopped at {got} of {total} bytes: {fix}")
+        raise DataError(f"download of {url} stopped at {got} of {total} bytes: "
+                        f"{_retry_advice(part)}")
     try:
         actual = verify(part, expected_hash)
     except ChecksumError as e:
@@ -316,7 +335,7 @@ def prepare(spec: DatasetSpec, root=None, *, force: bool = False, progress: bool
     if spec.manual:
         log(manual_instructions(spec, root))
     layout_ok = not check_layout(root, spec)
-    hashes, missing = {}, []
+    hashes, missing, unpublished = {}, [], []
     for f in spec.files:
         dest = root / f.filename
         if dest.is_file():
@@ -332,10 +351,9 @@ def prepare(spec: DatasetSpec, root=None, *, force: bool = False, progress: bool
             log(f"{spec.name}: downloading {f.url} -> {dest}")
             hashes[f.filename] = download(f.url, dest, f.hash, progress, size=f.size)
         if f.hash is None:
-            log(f"{spec.name}: no published checksum for {f.filename}; recorded "
-                f"{hashes[f.filename]} in {root / STAMP}")
+            unpublished.append(f.filename)
     if missing and not layout_ok:
-        hint = f"run data_scripts/{spec.script} --help" if spec.script else "see the spec"
+        hint = f"run {script_command(spec.script, ' --help')}" if spec.script else "see the spec"
         raise DataError(f"{spec.name}: {', '.join(missing)} not found in {root}: download them "
                         f"by hand as instructed ({hint}) and rerun")
     if not layout_ok:
@@ -355,6 +373,9 @@ def prepare(spec: DatasetSpec, root=None, *, force: bool = False, progress: bool
     tmp = root / (STAMP + ".tmp")
     tmp.write_text(json.dumps(stamp, indent=1))
     os.replace(tmp, root / STAMP)
+    for name in unpublished:  # said only now that the stamp holding it exists
+        log(f"{spec.name}: no published checksum for {name}; recorded {hashes[name]} in "
+            f"{root / STAMP}")
     log(f"{spec.name}: ready in {root}")
     return stamp
 

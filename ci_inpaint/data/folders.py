@@ -1,10 +1,15 @@
 """The user's own images on disk: plain folders, pix2pix / CycleGAN layouts, class folders,
 and CIFAR-10's python pickle batches.
 
-Conventions (whole repository): images are float32 (C, H, W) in [-1, 1]; ``__getitem__`` is a
-pure function of the index (a random crop or a random partner comes from
-``torch.Generator(seed * 1_000_003 + index)``, never from the global RNG); items are dicts
+Conventions (whole repository): images are float32 (C, H, W) in [-1, 1]; items are dicts
 with ``"image"`` and, where there is one, ``"label"`` (int64). Masks: 1 = hole, 0 = known.
+
+Randomness changes every epoch, resumably (``ci_inpaint.data.epochs``): a dataset with a
+random crop, a random flip (``flip=True``: left-right with probability 1/2) or a random partner
+sets ``epoch_aware``; the engine then indexes it with ``EpochKey(epoch, index)`` and the item
+is a pure function of ``(seed, epoch, index)``, drawn from ``item_generator(seed, epoch,
+index)`` in a fixed order (partner, crop, flip), never from the global RNG. A plain int index
+is epoch 0.
 
 Files are listed at construction but decoded only when loaded (checking every file of
 Places2 up front would take hours); :meth:`ImageFolder.verify` scans them all on request.
@@ -13,8 +18,8 @@ Resize policies (``resize=``):
 - ``"shorter-side-then-center-crop"`` (default): scale so the shorter side is ``size``
   (bicubic, antialiased), then cut the central ``size`` x ``size`` square.
 - ``"resize"``: squash the whole image to ``size`` x ``size`` (aspect ratio not kept).
-- ``"random-crop"``: a ``size`` x ``size`` crop at native resolution at a position seeded by
-  ``(seed, index)``; an image whose shorter side is below ``size`` is first scaled up to it.
+- ``"random-crop"``: a ``size`` x ``size`` crop at native resolution at a position drawn from
+  ``(seed, epoch, index)``; an image whose shorter side is below ``size`` is first scaled up.
 """
 
 from __future__ import annotations
@@ -29,9 +34,14 @@ import torch
 from torch.utils.data import Dataset
 
 from ..errors import DataError
+from .download import script_command
+from .epochs import item_generator, split_key
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 RESIZE_POLICIES = ("shorter-side-then-center-crop", "resize", "random-crop")
+#: Advice for an unreadable file; ImageFolder adds how to skip such files instead.
+FIX_BAD_FILE = "delete or replace the file, then rerun"
+SKIP_HINT = " (from Python, ImageFolder(..., skip_corrupt=True) skips such files)"
 
 
 def _check_policy(resize: str) -> None:
@@ -46,7 +56,7 @@ def list_images(root: str | os.PathLike, extensions=IMAGE_EXTENSIONS,
     if not root.is_dir():
         hint = " (it is a file: pass the folder that holds the images)" if root.exists() else ""
         raise DataError(f"data root {root} does not exist{hint}: pass data_root=DIR pointing at "
-                        "a folder of images, or fetch a dataset with data_scripts/<name>.py")
+                        f"a folder of images, or fetch a dataset with {script_command('<name>')}")
     exts = tuple(e.lower() for e in extensions)
     walk = root.rglob("*") if recursive else root.iterdir()
     return sorted(p for p in walk if p.suffix.lower() in exts and p.is_file())
@@ -59,8 +69,9 @@ def _need_images(files: list, root, extensions, recursive: bool) -> None:
                         "put image files there or pass extensions=(...) for other formats")
 
 
-def open_image(path: Path, channels: int = 3):
-    """Decoded PIL image in RGB (or L); DataError naming the path if it cannot be read."""
+def open_image(path: Path, channels: int = 3, fix: str = FIX_BAD_FILE):
+    """Decoded PIL image in RGB (or L); DataError naming the path (and ``fix``) if it cannot
+    be read."""
     from PIL import Image
 
     try:
@@ -68,12 +79,26 @@ def open_image(path: Path, channels: int = 3):
             im.load()
             return im.convert("RGB" if channels == 3 else "L")
     except Exception as e:  # PIL raises OSError, SyntaxError, ValueError, DecompressionBomb...
-        raise DataError(f"cannot read image {path} ({type(e).__name__}: {e}): replace or delete "
-                        "the file, or pass skip_corrupt=True") from e
+        raise DataError(f"cannot read image {path} ({type(e).__name__}: {e}): {fix}") from e
 
 
-def _crop_plan(w: int, h: int, size: int, policy: str, gen_seed: int):
-    """(resized (w, h), crop box (left, top, right, bottom)) for one image, all policies."""
+def _as_generator(gen: torch.Generator | int) -> torch.Generator:
+    return gen if isinstance(gen, torch.Generator) else torch.Generator().manual_seed(int(gen))
+
+
+def coin(gen: torch.Generator) -> bool:
+    """One fair coin from ``gen`` (advances it by one draw)."""
+    return bool(torch.rand((), generator=gen) < 0.5)
+
+
+def random_hflip(img: torch.Tensor, gen: torch.Generator, flip: bool = True) -> torch.Tensor:
+    """Left-right flip with probability 1/2 when ``flip`` (draws from ``gen`` only then)."""
+    return img.flip(-1) if flip and coin(gen) else img
+
+
+def _crop_plan(w: int, h: int, size: int, policy: str, gen: torch.Generator | int):
+    """(resized (w, h), crop box (left, top, right, bottom)) for one image, all policies;
+    ``random-crop`` draws its position from ``gen`` (a generator, or an int seed)."""
     if policy == "resize":
         return (size, size), (0, 0, size, size)
     s = size / min(w, h)
@@ -82,7 +107,7 @@ def _crop_plan(w: int, h: int, size: int, policy: str, gen_seed: int):
     else:
         nw, nh = max(size, round(w * s)), max(size, round(h * s))
     if policy == "random-crop":
-        gen = torch.Generator().manual_seed(gen_seed)
+        gen = _as_generator(gen)
         left = int(torch.randint(nw - size + 1, (), generator=gen))
         top = int(torch.randint(nh - size + 1, (), generator=gen))
     else:
@@ -103,8 +128,9 @@ def _apply_plan(im, plan) -> torch.Tensor:
 
 
 def fit_image(im, size: int, policy: str = "shorter-side-then-center-crop",
-              gen_seed: int = 0) -> torch.Tensor:
-    """PIL image -> (C, size, size) float32 in [-1, 1] under a resize policy."""
+              gen_seed: torch.Generator | int = 0) -> torch.Tensor:
+    """PIL image -> (C, size, size) float32 in [-1, 1] under a resize policy (a random crop
+    draws from ``gen_seed``: a generator, advanced, or an int seed)."""
     return _apply_plan(im, _crop_plan(*im.size, size, policy, gen_seed))
 
 
@@ -114,6 +140,7 @@ class ImageFolder(Dataset):
     Errors (:class:`DataError`, one line, naming the fix): missing root; a folder with no
     image (lists the extensions looked for); an unreadable file (names it); an image whose
     shorter side is below ``min_size`` (names it and its size). With ``skip_corrupt=True``
+    (a keyword of this class and of ``get_dataset``, not a config key)
     an unreadable or too-small file is skipped instead: the item of the next readable index
     is returned (so ``__getitem__`` stays a pure function of the index), the path is added to
     ``skipped_paths``, ``skipped`` counts them and a warning is issued once per file.
@@ -121,13 +148,16 @@ class ImageFolder(Dataset):
     ``files`` (paths, relative ones taken under ``root``) replaces the folder scan, e.g. for an
     official split list or a ``subset_N_seedS.txt`` written by ``data_scripts/places2.py``.
 
+    ``flip=True`` mirrors left-right with probability 1/2; with it or ``resize="random-crop"``
+    the dataset is epoch-aware (see the module docstring).
+
     Item: ``{"image": (channels, size, size), "index": int64}``.
     """
 
     def __init__(self, root, size: int, resize: str = "shorter-side-then-center-crop",
                  extensions=IMAGE_EXTENSIONS, recursive: bool = True, skip_corrupt: bool = False,
                  min_size: int | None = None, seed: int = 0, channels: int = 3,
-                 verify: bool = False, files=None):
+                 verify: bool = False, files=None, flip: bool = False):
         _check_policy(resize)
         self.root = Path(root).expanduser()
         if files is None:
@@ -139,7 +169,8 @@ class ImageFolder(Dataset):
             if not self.files:
                 raise DataError(f"empty file list for {self.root}: check the split or list file")
         self.size, self.resize, self.seed, self.channels = size, resize, seed, channels
-        self.skip_corrupt, self.min_size = skip_corrupt, min_size
+        self.skip_corrupt, self.min_size, self.flip = skip_corrupt, min_size, flip
+        self.epoch_aware = resize == "random-crop" or flip
         self.skipped_paths: set[Path] = set()
         if verify:
             self.verify()
@@ -152,11 +183,11 @@ class ImageFolder(Dataset):
         return len(self.files)
 
     def _open_checked(self, path: Path):
-        im = open_image(path, self.channels)
+        im = open_image(path, self.channels, FIX_BAD_FILE + SKIP_HINT)
         if self.min_size is not None and min(im.size) < self.min_size:
             raise DataError(f"image {path} is {im.size[0]}x{im.size[1]}, smaller than "
-                            f"min_size={self.min_size}: remove it, lower min_size or pass "
-                            "skip_corrupt=True")
+                            f"min_size={self.min_size}: delete or enlarge it, or lower min_size"
+                            f"{SKIP_HINT}")
         return im
 
     def _skip(self, path: Path, err: DataError) -> None:
@@ -176,11 +207,13 @@ class ImageFolder(Dataset):
                 self._skip(self.files[j], e)
         raise DataError(f"no readable image in {self.root}: every file failed to load")
 
-    def __getitem__(self, i: int) -> dict:
+    def __getitem__(self, key) -> dict:
+        epoch, i = split_key(key)
         if not 0 <= i < len(self.files):
             raise IndexError(f"index {i} out of range for {len(self.files)} images")
         im, j = self.load(i)
-        img = fit_image(im, self.size, self.resize, self.seed * 1_000_003 + i)
+        gen = item_generator(self.seed, epoch, i)
+        img = random_hflip(fit_image(im, self.size, self.resize, gen), gen, self.flip)
         return {"image": img, "index": torch.tensor(j, dtype=torch.int64)}
 
     def verify(self) -> dict:
@@ -210,14 +243,16 @@ class PairedFolder(Dataset):
 
     Layouts, tried in order: ``root/{split}A/`` + ``root/{split}B/`` with the same file names
     (stems), or ``root/{split}/`` holding side-by-side images, A on the left half and B on the
-    right. The same crop (policy as in :class:`ImageFolder`) is applied to A and B.
-    ``direction="AtoB"``: condition A, target B; ``"BtoA"`` swaps them.
+    right. The same crop (policy as in :class:`ImageFolder`) and, with ``flip=True``, the same
+    left-right flip are applied to A and B (pix2pix's joint augmentation); either makes the
+    dataset epoch-aware. ``direction="AtoB"``: condition A, target B; ``"BtoA"`` swaps them.
 
     Item: ``{"image": target, "cond": condition, "A": ..., "B": ...}`` each (3, size, size).
     """
 
     def __init__(self, root, size: int, split: str = "train", direction: str = "AtoB",
-                 resize: str = "shorter-side-then-center-crop", seed: int = 0):
+                 resize: str = "shorter-side-then-center-crop", seed: int = 0,
+                 flip: bool = False):
         if direction not in ("AtoB", "BtoA"):
             raise DataError(f"direction must be 'AtoB' or 'BtoA', got {direction!r}")
         _check_policy(resize)
@@ -225,6 +260,7 @@ class PairedFolder(Dataset):
         list_images(self.root, recursive=False)  # raises for a missing root
         self.size, self.split, self.direction, self.resize, self.seed = (
             size, split, direction, resize, seed)
+        self.flip, self.epoch_aware = flip, resize == "random-crop" or flip
         da, db = self.root / f"{split}A", self.root / f"{split}B"
         if da.is_dir() and db.is_dir():
             fa, fb = list_images(da), list_images(db)
@@ -240,13 +276,15 @@ class PairedFolder(Dataset):
             self.layout = "side by side"
         else:
             raise DataError(f"no paired data in {self.root}: expected {split}/ with side-by-side "
-                            f"A|B images or {split}A/ + {split}B/ (run data_scripts/pix2pix.py)")
+                            f"A|B images or {split}A/ + {split}B/ (run "
+                            f"{script_command('pix2pix.py')} --help)")
         _need_images(self.pairs, self.root / split, IMAGE_EXTENSIONS, True)
 
     def __len__(self) -> int:
         return len(self.pairs)
 
-    def __getitem__(self, i: int) -> dict:
+    def __getitem__(self, key) -> dict:
+        epoch, i = split_key(key)
         pa, pb = self.pairs[i]
         if pb is None:
             ab = open_image(pa)
@@ -258,8 +296,11 @@ class PairedFolder(Dataset):
             a, b = open_image(pa), open_image(pb)
             if a.size != b.size:
                 b = b.resize(a.size)
-        plan = _crop_plan(*a.size, self.size, self.resize, self.seed * 1_000_003 + i)
+        gen = item_generator(self.seed, epoch, i)
+        plan = _crop_plan(*a.size, self.size, self.resize, gen)
         ta, tb = _apply_plan(a, plan), _apply_plan(b, plan)
+        if self.flip and coin(gen):
+            ta, tb = ta.flip(-1), tb.flip(-1)
         cond, target = (ta, tb) if self.direction == "AtoB" else (tb, ta)
         return {"image": target, "cond": cond, "A": ta, "B": tb}
 
@@ -268,49 +309,61 @@ class UnpairedFolder(Dataset):
     """Unaligned domains for CycleGAN / CUT (horse2zebra): ``root/{split}A/``, ``root/{split}B/``.
 
     Length = max of the two domains (CycleGAN's convention); item i pairs A[i % len(A)] with
-    B[j], j drawn from ``torch.Generator(seed * 1_000_003 + i)``, a pure function of i.
+    B[j], j = :meth:`b_index` drawn afresh every epoch (epoch-aware: a pure function of
+    ``(seed, epoch, i)``). Crops (policy as in :class:`ImageFolder`) and, with ``flip=True``,
+    left-right flips are drawn for A and B independently, as CycleGAN does.
 
     Item: ``{"image": A, "A": A, "B": B}`` each (3, size, size): translate A into domain B.
     """
 
+    epoch_aware = True  # the partner changes every epoch
+
     def __init__(self, root, split: str = "train", size: int = 256, seed: int = 0,
-                 resize: str = "shorter-side-then-center-crop"):
+                 resize: str = "shorter-side-then-center-crop", flip: bool = False):
         _check_policy(resize)
         self.root = Path(root).expanduser()
         list_images(self.root, recursive=False)  # raises for a missing root
         missing = [d for d in (f"{split}A", f"{split}B") if not (self.root / d).is_dir()]
         if missing:
             raise DataError(f"unpaired data in {self.root} needs {split}A/ and {split}B/, "
-                            f"missing {', '.join(missing)} (run data_scripts/cyclegan.py)")
+                            f"missing {', '.join(missing)} (run {script_command('cyclegan.py')})")
         self.files_a = list_images(self.root / f"{split}A")
         self.files_b = list_images(self.root / f"{split}B")
         _need_images(self.files_a, self.root / f"{split}A", IMAGE_EXTENSIONS, True)
         _need_images(self.files_b, self.root / f"{split}B", IMAGE_EXTENSIONS, True)
-        self.size, self.split, self.seed, self.resize = size, split, seed, resize
+        self.size, self.split, self.seed, self.resize, self.flip = size, split, seed, resize, flip
 
     def __len__(self) -> int:
         return max(len(self.files_a), len(self.files_b))
 
-    def b_index(self, i: int) -> int:
-        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + i)
-        return int(torch.randint(len(self.files_b), (), generator=gen))
+    def _partner(self, epoch: int, i: int) -> tuple[int, torch.Generator]:
+        gen = item_generator(self.seed, epoch, i)
+        return int(torch.randint(len(self.files_b), (), generator=gen)), gen
 
-    def __getitem__(self, i: int) -> dict:
-        s = self.seed * 1_000_003 + i
-        a = fit_image(open_image(self.files_a[i % len(self.files_a)]), self.size, self.resize, s)
-        b = fit_image(open_image(self.files_b[self.b_index(i)]), self.size, self.resize, s + 1)
+    def b_index(self, i: int, epoch: int = 0) -> int:
+        """Index into ``files_b`` of item i's partner in ``epoch``."""
+        return self._partner(epoch, i)[0]
+
+    def __getitem__(self, key) -> dict:
+        epoch, i = split_key(key)
+        j, gen = self._partner(epoch, i)
+        a = fit_image(open_image(self.files_a[i % len(self.files_a)]), self.size, self.resize, gen)
+        a = random_hflip(a, gen, self.flip)
+        b = random_hflip(fit_image(open_image(self.files_b[j]), self.size, self.resize, gen), gen,
+                  self.flip)
         return {"image": a, "A": a, "B": b}
 
 
 class ClassFolder(Dataset):
     """One sub-folder per class (``root/<class>/**/image``); labels index the sorted names.
 
-    ``classes`` is the sorted list of folder names, ``class_to_idx`` its inverse.
+    ``classes`` is the sorted list of folder names, ``class_to_idx`` its inverse. Random crops
+    and ``flip=True`` are epoch-aware, as in :class:`ImageFolder`.
     Item: ``{"image": (3, size, size), "label": int64}``.
     """
 
     def __init__(self, root, size: int, resize: str = "shorter-side-then-center-crop",
-                 seed: int = 0, extensions=IMAGE_EXTENSIONS):
+                 seed: int = 0, extensions=IMAGE_EXTENSIONS, flip: bool = False):
         _check_policy(resize)
         self.root = Path(root).expanduser()
         list_images(self.root, extensions, recursive=False)  # raises for a missing root
@@ -325,15 +378,39 @@ class ClassFolder(Dataset):
             raise DataError(f"class folders without images in {self.root}: {', '.join(empty)} "
                             f"(looked for {', '.join(extensions)}): add images or remove them")
         self.samples = [(p, self.class_to_idx[c]) for c in self.classes for p in per_class[c]]
-        self.size, self.resize, self.seed = size, resize, seed
+        self.size, self.resize, self.seed, self.flip = size, resize, seed, flip
+        self.epoch_aware = resize == "random-crop" or flip
 
     def __len__(self) -> int:
         return len(self.samples)
 
-    def __getitem__(self, i: int) -> dict:
+    def __getitem__(self, key) -> dict:
+        epoch, i = split_key(key)
         path, label = self.samples[i]
-        img = fit_image(open_image(path), self.size, self.resize, self.seed * 1_000_003 + i)
+        gen = item_generator(self.seed, epoch, i)
+        img = random_hflip(fit_image(open_image(path), self.size, self.resize, gen), gen, self.flip)
         return {"image": img, "label": torch.tensor(label, dtype=torch.int64)}
+
+
+def _cifar_dir(root: Path) -> Path:
+    return root / "cifar-10-batches-py" if (root / "cifar-10-batches-py").is_dir() else root
+
+
+def _cifar_batches(split: str) -> list[str]:
+    if split not in ("train", "val", "test"):
+        raise DataError(f"CIFAR-10 split must be train, val or test, got {split!r}")
+    return [f"data_batch_{k}" for k in range(1, 6)] if split == "train" else ["test_batch"]
+
+
+def cifar10_missing(root, split: str = "train") -> list[str]:
+    """The CIFAR-10 batch files :class:`CIFAR10` needs for ``split`` that ``root`` lacks."""
+    root = Path(root).expanduser()
+    d = _cifar_dir(root)
+    names = _cifar_batches(split)
+    missing = [n for n in names if not (d / n).is_file()]
+    # name the sub-folder the script makes, unless root itself holds some of the batches
+    inside = d != root or len(missing) == len(names)
+    return [f"cifar-10-batches-py/{n}" if inside else n for n in missing]
 
 
 class CIFAR10(Dataset):
@@ -343,21 +420,21 @@ class CIFAR10(Dataset):
     ``train`` = data_batch_1..5 (50 000), ``test`` = test_batch (10 000); CIFAR-10 has no
     official validation split, so ``val`` is the test batch, as in the GAN papers (DivCo).
     The batches are pickles: only load files you fetched yourself (data_scripts/cifar10.py
-    checks their md5). ``classes`` comes from ``batches.meta`` when present.
+    checks their md5). ``classes`` comes from ``batches.meta`` when present. ``flip=True``
+    mirrors left-right with probability 1/2, drawn from ``(seed, epoch, index)`` (epoch-aware).
 
     Item: ``{"image": (3, 32, 32) or (3, size, size), "label": int64}``.
     """
 
-    def __init__(self, root, split: str = "train", size: int = 32):
+    def __init__(self, root, split: str = "train", size: int = 32, flip: bool = False,
+                 seed: int = 0):
         root = Path(root).expanduser()
-        d = root / "cifar-10-batches-py" if (root / "cifar-10-batches-py").is_dir() else root
-        if split not in ("train", "val", "test"):
-            raise DataError(f"CIFAR-10 split must be train, val or test, got {split!r}")
-        names = [f"data_batch_{k}" for k in range(1, 6)] if split == "train" else ["test_batch"]
-        missing = [n for n in names if not (d / n).is_file()]
+        d = _cifar_dir(root)
+        missing = cifar10_missing(root, split)
         if missing:
-            raise DataError(f"CIFAR-10 batches missing in {d}: {', '.join(missing)}; run "
-                            "python data_scripts/cifar10.py --root DIR")
+            raise DataError(f"CIFAR-10 batches missing in {root}: {', '.join(missing)}; run "
+                            f"{script_command('cifar10.py')} --root {root}")
+        names = _cifar_batches(split)
         data, labels = [], []
         for n in names:
             with open(d / n, "rb") as fh:
@@ -365,7 +442,7 @@ class CIFAR10(Dataset):
                     batch = pickle.load(fh, encoding="bytes")
                 except Exception as e:
                     raise DataError(f"cannot read CIFAR-10 batch {d / n} ({e}): delete it and "
-                                    "run python data_scripts/cifar10.py --root DIR") from e
+                                    f"run {script_command('cifar10.py')} --root DIR") from e
             data.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
             labels.extend(batch[b"labels"])
         self.images = torch.from_numpy(np.concatenate(data))  # uint8, 1/4 the memory of float
@@ -375,13 +452,16 @@ class CIFAR10(Dataset):
             with open(d / "batches.meta", "rb") as fh:
                 meta = pickle.load(fh, encoding="bytes")
             self.classes = [c.decode() for c in meta.get(b"label_names", [])] or self.classes
-        self.size = size
+        self.size, self.flip, self.seed, self.epoch_aware = size, flip, seed, flip
 
     def __len__(self) -> int:
         return len(self.labels)
 
-    def __getitem__(self, i: int) -> dict:
+    def __getitem__(self, key) -> dict:
+        epoch, i = split_key(key)
         img = self.images[i].float().div(127.5).sub(1.0)
+        if self.flip:
+            img = random_hflip(img, item_generator(self.seed, epoch, i), True)
         if self.size != 32:
             img = torch.nn.functional.interpolate(img[None], size=(self.size, self.size),
                                                   mode="bilinear", antialias=True,
