@@ -157,3 +157,44 @@ def test_bad_shapes_raise():
         divco_loss(torch.randn(2, 3), torch.randn(2, 3), torch.randn(2, 3))
     with pytest.raises(ValueError):
         sample_latents(torch.randn(3), 2, 0.1)
+
+
+def test_float64_sampling_never_lands_on_a_device_without_float64(monkeypatch):
+    """MPS has no float64: the exact sampler must do its float64 math on the CPU there.
+
+    Without an MPS machine: the device rule is checked directly, and a dispatch mode records
+    every float64 tensor the sampler makes to check they all lie on the device that rule picked.
+    """
+    from torch.overrides import TorchFunctionMode
+
+    from ci_inpaint.losses import divco
+
+    assert divco._float64_device(torch.device("mps")) == torch.device("cpu")
+    assert divco._float64_device(torch.device("cuda", 1)) == torch.device("cuda", 1)
+    assert divco._float64_device(torch.device("cpu")) == torch.device("cpu")
+    asked = []
+
+    def rule(device):
+        asked.append(device)
+        return torch.device("cpu")
+
+    monkeypatch.setattr(divco, "_float64_device", rule)
+
+    class Record(TorchFunctionMode):
+        devices = set()
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if isinstance(out, torch.Tensor) and out.dtype == torch.float64:
+                self.devices.add(out.device)
+            return out
+
+    z = torch.randn(4, 3)
+    with Record():
+        z_pos, z_neg = sample_latents(z, 5, 0.01)
+    assert asked == [z.device] and Record.devices == {torch.device("cpu")}
+    assert z_pos.dtype == z_neg.dtype == torch.float32
+    # a generator on the accelerator cannot drive the CPU draws: a one-line error says what to pass
+    fake_mps_generator = type("G", (), {"device": torch.device("mps")})()
+    with pytest.raises(ValueError, match="pass a torch.Generator"):
+        divco._outside_cube_inverse_cdf(z, 5, 0.01, fake_mps_generator)

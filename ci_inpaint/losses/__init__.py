@@ -1,4 +1,9 @@
-"""The papers' loss functions: plain functions, tensors in, scalar out, the equation in the docstring."""
+"""The papers' loss functions: plain functions, tensors in, scalar out, the equation in the docstring.
+
+``nce`` is the one InfoNCE core every contrastive loss uses (fp32 logits under autocast);
+``gan`` the adversarial losses and gradient penalties; ``perceptual`` the frozen VGG feature
+losses. Paper modules (``divco``, ...) keep only what is their own.
+"""
 
 from ci_inpaint.losses.divco import (
     divco_loss,
@@ -7,6 +12,7 @@ from ci_inpaint.losses.divco import (
     mode_seeking_loss,
     sample_latents,
 )
+from ci_inpaint.losses.nce import info_nce, label_masks, similarity
 
-__all__ = ["divco_loss", "divco_regularizer", "latent_regression_loss", "mode_seeking_loss",
-           "sample_latents"]
+__all__ = ["divco_loss", "divco_regularizer", "info_nce", "label_masks", "latent_regression_loss",
+           "mode_seeking_loss", "sample_latents", "similarity"]

@@ -13,7 +13,7 @@ z-_i ~ N(0, I) conditioned on |z-_i - z| > R element-wise (the paper's ``≻``: 
 farther than R from the query's). The paper's defaults: N = 10, tau = 1, lambda_contra = 1,
 R = 0.001 (class-conditional, z = 100) or 0.01 (image-to-image, z = 8).
 
-Where the official code differs (see /work/shared/papers/README.md): it *sums* the
+Where the official code differs (facts read from the authors' public code): it *sums* the
 cross-entropy over the batch (we average, so lambda does not scale with the batch size), and
 its feature normalisation is a flag that is off by default (``normalize=False`` here); Eq. 2
 states cosine, our default.
@@ -27,10 +27,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
+from ci_inpaint.losses.nce import info_nce, similarity
+
 DEFAULT_RADIUS = 0.001  # the paper's R for class-conditional generation (z = 100)
+
+
+def _float64_device(device: torch.device) -> torch.device:
+    """Where the float64 sampling math runs: ``device`` itself, or the CPU for a backend without
+    float64 (MPS), so that ``device=auto`` works on Apple silicon."""
+    return torch.device("cpu") if device.type == "mps" else device
 
 
 def _outside_cube_inverse_cdf(z: Tensor, num_neg: int, radius: float,
@@ -40,15 +47,21 @@ def _outside_cube_inverse_cdf(z: Tensor, num_neg: int, radius: float,
     The constraint is a product over coordinates and N(0, I) factorises, so the conditional law
     is a product of 1-D normals with the interval (z_j - R, z_j + R) cut out. Inverse CDF: draw
     u ~ U(0, 1 - m) with m = Phi(z+R) - Phi(z-R) the removed mass; map u below Phi(z-R) through
-    Phi^-1 directly and shift the rest past the gap by m. Computed in float64 for precision.
+    Phi^-1 directly and shift the rest past the gap by m. Computed in float64 for precision (with
+    R = 0.001, m ~ 8e-4 has only ~4 correct digits in float32), on the CPU for MPS tensors.
     """
-    zz = z.detach().to(torch.float64).unsqueeze(1)  # (B, 1, d)
+    work = _float64_device(z.device)
+    if generator is not None and generator.device.type != work.type:
+        raise ValueError(f"the float64 negative sampling for {z.device.type} tensors runs on "
+                         f"{work.type}: pass a torch.Generator() on {work.type}, not on "
+                         f"{generator.device.type}")
+    zz = z.detach().to(work).to(torch.float64).unsqueeze(1)  # (B, 1, d)
     lo, hi = torch.special.ndtr(zz - radius), torch.special.ndtr(zz + radius)
     u = torch.rand((z.shape[0], num_neg, z.shape[1]), generator=generator,
-                   dtype=torch.float64, device=z.device)
+                   dtype=torch.float64, device=work)
     u = u * (1.0 - (hi - lo))
     u = torch.where(u < lo, u, u + (hi - lo)).clamp(1e-300, 1 - 1e-16)
-    return torch.special.ndtri(u).to(z.dtype)
+    return torch.special.ndtri(u).to(z.dtype).to(z.device)  # cast before the move: MPS has no f64
 
 
 def _outside_cube_rejection(z: Tensor, num_neg: int, radius: float,
@@ -115,18 +128,14 @@ def divco_loss(f_q: Tensor, f_pos: Tensor, f_neg: Tensor, tau: float = 1.0,
 
     f_q, f_pos: (B, D); f_neg: (B, N, D). ``normalize=True`` L2-normalises the features
     (cosine, as Eq. 2 states); ``False`` uses raw dot products (the official code's default).
-    Averaged over the batch (the official code sums over samples).
+    Averaged over the batch (the official code sums over samples). The logits are computed by
+    ``nce.similarity`` / ``nce.info_nce``: fp32 with autocast off, float64 for float64 inputs.
     """
     if f_neg.dim() != 3 or f_q.shape != f_pos.shape or f_neg.shape[0] != f_q.shape[0]:
         raise ValueError(f"expected f_q, f_pos (B, D) and f_neg (B, N, D); got "
                          f"{tuple(f_q.shape)}, {tuple(f_pos.shape)}, {tuple(f_neg.shape)}")
-    if normalize:
-        f_q, f_pos, f_neg = (F.normalize(f, dim=-1) for f in (f_q, f_pos, f_neg))
-    pos = (f_q * f_pos).sum(-1, keepdim=True)  # (B, 1)
-    neg = torch.einsum("bd,bnd->bn", f_q, f_neg)  # (B, N)
-    logits = torch.cat([pos, neg], dim=1) / tau
-    target = torch.zeros(len(logits), dtype=torch.long, device=logits.device)
-    return F.cross_entropy(logits.float(), target)
+    sim = similarity(f_q, torch.cat([f_pos.unsqueeze(1), f_neg], 1), normalize)  # (B, 1 + N)
+    return info_nce(sim, tau=tau)  # the positive is column 0
 
 
 def _repeat(cond, n: int):
