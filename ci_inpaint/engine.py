@@ -12,10 +12,16 @@ What it does once, for every method (a method only writes ``train_step``):
   tqdm progress bar that stays quiet when not interactive;
 * checkpoints atomically (temp file + fsync + rename) to ``checkpoints/last.pt`` and, when a
   ``best_metric`` is set, ``checkpoints/best.pt``; ``resume=True`` continues bit-exactly on CPU;
-* stops on a NaN/Inf loss with an error naming the step and the loss term, before any
-  checkpoint of the bad state is written;
+* stops on a NaN/Inf loss with an error naming the first bad step and loss term, before any
+  checkpoint of the bad state is written: the check is a flag kept on the device and read (with
+  the buffered per-step losses) every ``log_every`` steps and before every checkpoint, so a GPU
+  queue is never drained per step;
+* keeps a method's frozen modules (pretrained nets) in eval mode, restores every module's own
+  mode after evaluation, and applies ``threads`` only while the run trains;
 * under ``torchrun``: one process per device, gloo on CPU / nccl on GPU, gradients averaged
-  across processes after every backward, data sharded by rank, only rank 0 writes.
+  across processes after every backward (a parameter no rank has a gradient for is left
+  untouched, as DDP does), BatchNorm buffers broadcast from rank 0 after each step (or
+  SyncBatchNorm), data sharded by rank, only rank 0 writes.
 
 Why gradients are averaged explicitly rather than by wrapping modules in
 ``torch.nn.parallel.DistributedDataParallel``: GAN steps forward the same network several times
@@ -47,18 +53,20 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import yaml
+from torch import nn
 
 from . import __version__
 from .config import TrainConfig, resolve_config
 from .data.epochs import EpochKey, is_epoch_aware
 from .errors import CheckpointError, ConfigError, NonFiniteLossError
-from .fileio import atomic_save
+from .fileio import atomic_save, atomic_write_text, remove_stale_temps, storage_errors
 from .methods import Method, get_method
 
 CKPT_FORMAT = 1
 # config keys that may change between a run and its resume (everything else must match)
+# (learning rates -- keys lr, lr_*, *_lr -- may change too: the advice after a NaN/Inf)
 RESUMABLE_CHANGES = {"steps", "progress", "log_every", "ckpt_every", "eval_every", "num_workers",
-                     "device", "data_root"}
+                     "device", "data_root", "threads", "amp", "grad_clip"}
 
 
 # ----------------------------------------------------------------------------- small utilities
@@ -207,8 +215,19 @@ class RunResult:
 
 
 # ----------------------------------------------------------------------------- the engine
+RUN_FILES = {"config.yaml", "env.json", "metrics.jsonl", "tb", "checkpoints", "result.json",
+             "resumes.jsonl"}  # what a run directory holds; anything else means "not ours"
+_NO_BAD = 1 << 62  # "no non-finite value yet" in the device-side flag
+_TERMS = 1 << 16  # the flag encodes step * _TERMS + term index
+
+
+def _is_lr_key(k: str) -> bool:
+    return k == "lr" or k.startswith("lr_") or k.endswith("_lr")
+
+
 class Engine:
-    """Runs ``method_cls`` under ``cfg`` into ``run_dir``. Passed to ``train_step`` as ``ctx``."""
+    """Runs ``method_cls`` under ``cfg`` into ``run_dir``. Passed to ``train_step`` as ``ctx``
+    (it implements :class:`ci_inpaint.context.StepContext`)."""
 
     def __init__(self, method_cls: type[Method], cfg: TrainConfig, run_dir: str | Path,
                  resume: bool = False, overwrite: bool = False):
@@ -222,14 +241,19 @@ class Engine:
         self.device = select_device(cfg.device, self.local_rank)
         self.dtype = amp_dtype(cfg.amp, self.device)
         self.channels_last = cfg.channels_last and self.device.type == "cuda"
-        self._prepare_run_dir(resume, overwrite)
+        resume = self._prepare_run_dir(resume, overwrite)
 
-        seed_everything(cfg.seed)  # identical initial weights on every rank
-        self.method = method_cls(cfg, self.device)
+        with self._threads():
+            seed_everything(cfg.seed)  # identical initial weights on every rank
+            self.method = method_cls(cfg, self.device)
         self.nets = self.method.modules()
         self.opts = self.method.optimizers()
+        self.frozen = self._freeze(self.method.frozen_modules())
+        if cfg.sync_batchnorm and self.world > 1:
+            for m in self.nets.values():  # children swapped in place; Parameters are kept
+                torch.nn.SyncBatchNorm.convert_sync_batchnorm(m)
         if self.channels_last:
-            for m in self.nets.values():
+            for m in [*self.nets.values(), *self.frozen.values()]:
                 m.to(memory_format=torch.channels_last)
         if self.world > 1:
             for m in self.nets.values():
@@ -242,12 +266,20 @@ class Engine:
         seed_everything(cfg.seed + 7919 * self.rank)  # per-rank noise from here on
 
         self.step = 0  # index of the step being run (== steps done before it)
+        self.epoch = 0  # epoch of the current batch
         self.best: float | None = None
         self.history: list[dict[str, float]] = []
         self.metrics: dict[str, float] = {}
         self._tb = None
+        self._jsonl = None
+        self._pending: list[tuple[int, tuple[str, ...], torch.Tensor]] = []  # unsynced step rows
+        self._terms: dict[tuple[str | None, str], int] = {}  # (optimiser, term) -> flag index
+        self._first_bad = torch.full((), _NO_BAD, dtype=torch.long, device=self.device)
+        self._last_ckpt_step: int | None = None
+        self._resumed_changes: dict[str, tuple[Any, Any]] = {}
         if resume:
             self._load(self.ckpt_dir / "last.pt")
+        self._write_run_files()
 
     # -- setup ------------------------------------------------------------------------------
     def _init_distributed(self) -> None:
@@ -262,48 +294,104 @@ class Engine:
             dist.init_process_group(backend)
         self.is_main = self.rank == 0
 
-    def _prepare_run_dir(self, resume: bool, overwrite: bool) -> None:
-        d = self.run_dir
-        if resume:
-            if not (self.ckpt_dir / "last.pt").is_file():
-                raise CheckpointError(
-                    f"nothing to resume in {d}: it has no checkpoints/last.pt; "
-                    "run without --resume to start it"
-                )
-            saved = d / "config.yaml"
-            if saved.is_file():
-                self._check_compatible(yaml.safe_load(saved.read_text()) or {})
-        elif d.exists() and any(d.iterdir()):
-            if not overwrite:
-                raise CheckpointError(
-                    f"run directory {d} is not empty: pass --resume to continue that run "
-                    "or --overwrite to start over (this deletes it)"
-                )
+    @contextlib.contextmanager
+    def _threads(self) -> Iterator[None]:
+        """cfg.threads torch intra-op threads for this run only (0 = leave the process's)."""
+        n, old = self.cfg.threads, torch.get_num_threads()
+        if n:
+            torch.set_num_threads(n)
+        try:
+            yield
+        finally:
+            if n:
+                torch.set_num_threads(old)
+
+    def _prepare_run_dir(self, resume: bool, overwrite: bool) -> bool:
+        """Decide start vs resume; returns whether a checkpoint will be loaded.
+
+        A directory without ``checkpoints/last.pt`` is not a run yet (e.g. one that failed
+        before its first checkpoint): it starts, with or without --resume. Nothing is written
+        here except removing what a new start replaces; config.yaml is written only once the
+        run (or the resume) has been accepted.
+        """
+        d, last = self.run_dir, self.ckpt_dir / "last.pt"
+        with storage_errors(d):
             if self.is_main:
-                shutil.rmtree(d)
+                remove_stale_temps(self.ckpt_dir)  # left by writes that a kill interrupted
+            has_ckpt = last.is_file()
+            if overwrite:
+                if self.is_main and d.exists():
+                    shutil.rmtree(d)
+            elif has_ckpt and not resume:
+                raise CheckpointError(
+                    f"run directory {d} already holds a run (checkpoints/last.pt): pass --resume "
+                    "to continue it or --overwrite to start over (this deletes it)")
+            elif not has_ckpt:
+                foreign = sorted(p.name for p in d.iterdir() if p.name not in RUN_FILES) \
+                    if d.is_dir() else []
+                if d.exists() and not d.is_dir() or foreign:
+                    raise CheckpointError(
+                        f"run directory {d} is not empty ({', '.join(foreign[:3]) or 'a file'}) and "
+                        "holds no run: pass --overwrite to start over there (this deletes it), "
+                        "or pick another --out")
+                if resume and self.is_main:
+                    print(f"ci-inpaint: nothing to resume in {d} (no checkpoints/last.pt yet): "
+                          "starting the run from step 0", file=sys.stderr)
+                if self.is_main:  # logs of an attempt that never reached a checkpoint
+                    for name in ("metrics.jsonl", "result.json", "resumes.jsonl"):
+                        with contextlib.suppress(FileNotFoundError):
+                            (d / name).unlink()
+                    if (d / "tb").is_dir():
+                        shutil.rmtree(d / "tb")
+                resume = False
+            self._barrier()
+            if self.is_main:
+                d.mkdir(parents=True, exist_ok=True)
+                probe = d / ".write-test.tmp"
+                probe.write_bytes(b"")
+                probe.unlink()
         self._barrier()
+        return resume and has_ckpt
+
+    def _write_run_files(self) -> None:
         if self.is_main:
-            d.mkdir(parents=True, exist_ok=True)
             cfg = {"method": self.method_cls.name, **self.cfg.to_dict()}
-            (d / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-            (d / "env.json").write_text(json.dumps(environment_info(self.device), indent=2))
+            atomic_write_text(self.run_dir / "config.yaml", yaml.safe_dump(cfg, sort_keys=False))
+            atomic_write_text(self.run_dir / "env.json",
+                              json.dumps(environment_info(self.device), indent=2))
+            if self._resumed_changes:
+                row = {"step": self.step, "changed": {k: list(v) for k, v in
+                                                      self._resumed_changes.items()}}
+                with storage_errors(self.run_dir), (self.run_dir / "resumes.jsonl").open("a") as f:
+                    f.write(json.dumps(row) + "\n")
         self._barrier()
 
-    def _check_compatible(self, saved: dict[str, Any]) -> None:
-        if saved.get("method", self.method_cls.name) != self.method_cls.name:
-            raise CheckpointError(
-                f"{self.run_dir} holds a {saved.get('method')!r} run, not {self.method_cls.name!r}: "
-                "resume it with the method it was started with, or pick another --out"
-            )
-        now = self.cfg.to_dict()
-        diff = [k for k, v in saved.items() if k in now and k not in RESUMABLE_CHANGES
-                and k != "method" and now[k] != v and not (isinstance(v, list) and tuple(v) == now[k])]
-        if diff:
-            parts = ", ".join(f"{k}: {saved[k]!r} -> {now[k]!r}" for k in diff)
-            raise CheckpointError(
-                f"cannot resume {self.run_dir} with a different config ({parts}): "
-                "use the original settings, or --overwrite to start a new run"
-            )
+    def _freeze(self, frozen: dict[str, nn.Module]) -> dict[str, nn.Module]:
+        """Frozen modules: eval mode, no grad, in no optimiser. Those not among modules() are
+        not checkpointed (the method re-creates them, e.g. from a weights file); a fingerprint
+        in the checkpoint makes a resume refuse a different one."""
+        trained = {id(p) for o in self.opts.values() for g in o.param_groups for p in g["params"]}
+        for k, m in frozen.items():
+            if any(id(p) in trained for p in m.parameters()):
+                raise ValueError(f"{self.method_cls.name}: frozen module {k!r} has parameters in an "
+                                 "optimiser; remove them from optimizers() or from frozen_modules()")
+            m.eval().requires_grad_(False)
+        return dict(frozen)
+
+    def _frozen_fingerprints(self) -> dict[str, str]:
+        import hashlib
+
+        saved = {id(m) for m in self.nets.values()}
+        out = {}
+        for k, m in self.frozen.items():
+            if id(m) in saved:
+                continue
+            h = hashlib.sha1()
+            for name, t in m.state_dict().items():
+                h.update(name.encode())
+                h.update(t.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+            out[k] = h.hexdigest()[:16]
+        return out
 
     def _barrier(self) -> None:
         if self.world > 1:
@@ -319,18 +407,13 @@ class Engine:
     def optimize(self, name: str, loss: torch.Tensor | dict[str, torch.Tensor]) -> torch.Tensor:
         """zero_grad -> backward -> (all-reduce) -> (clip) -> step for optimiser ``name``.
 
-        ``loss`` may be a dict of already-weighted terms; they are summed, and a NaN/Inf term is
-        reported by name before any weight changes.
+        ``loss`` may be a dict of already-weighted terms; they are summed. A NaN/Inf term is
+        recorded on the device (no host sync) and reported by name at the next check (every
+        ``log_every`` steps and before every checkpoint), so no bad state is ever saved.
         """
         terms = loss if isinstance(loss, dict) else {name: loss}
         total = sum(terms.values())
-        if not torch.isfinite(total.detach()).all():
-            bad = [k for k, v in terms.items() if not torch.isfinite(v.detach()).all()]
-            raise NonFiniteLossError(
-                f"step {self.step}: loss term {bad[0] if bad else name!r} of optimiser {name!r} is "
-                f"{float(total.detach())}; the last good checkpoint is {self.ckpt_dir / 'last.pt'}: lower the "
-                "learning rate or set amp=off, then resume"
-            )
+        self._watch(terms, name)
         opt, scaler = self.opts[name], self.scalers[name]
         opt.zero_grad(set_to_none=True)
         scaler.scale(total).backward()
@@ -344,18 +427,51 @@ class Engine:
         scaler.update()
         return total.detach()
 
+    def _watch(self, terms: dict[str, torch.Tensor], opt: str | None) -> None:
+        """Fold "is any term non-finite" into one device scalar: the smallest
+        step * _TERMS + term index seen so far. Pure device arithmetic: no sync."""
+        for k, v in terms.items():
+            idx = self._terms.setdefault((opt, k), len(self._terms))
+            bad = (~torch.isfinite(v.detach())).any().long()
+            code = self.step * _TERMS + idx
+            self._first_bad = torch.minimum(self._first_bad, bad * (code - _NO_BAD) + _NO_BAD)
+
     def _allreduce_grads(self, params: list[torch.Tensor]) -> None:
-        for p in params:
-            if p.grad is None:  # every rank must send the same buffer layout
+        """DDP's arithmetic: the mean of every rank's gradient, a missing gradient counting as
+        zero where another rank has one; a parameter no rank has a gradient for stays untouched
+        (grad None: Adam's moments and weight decay skip it, as in a single process)."""
+        has = torch.tensor([p.grad is not None for p in params], dtype=torch.int32,
+                           device=params[0].device if params else self.device)
+        dist.all_reduce(has)
+        counts = has.tolist()  # one small sync, world > 1 only
+        used = [p for p, n in zip(params, counts) if n > 0]
+        for p, n in zip(params, counts):
+            if n == 0:
+                p.grad = None
+            elif p.grad is None:
                 p.grad = torch.zeros_like(p)
-        flat = torch.cat([p.grad.reshape(-1) for p in params])
+        if not used:
+            return
+        flat = torch.cat([p.grad.reshape(-1) for p in used])
         dist.all_reduce(flat)
         flat /= self.world
         i = 0
-        for p in params:
+        for p in used:
             n = p.numel()
             p.grad.copy_(flat[i : i + n].view_as(p.grad))
             i += n
+
+    def _broadcast_buffers(self) -> None:
+        """Rank 0's BatchNorm statistics (and other buffers) on every rank, after each step,
+        as DDP's broadcast_buffers does (SyncBatchNorm instead: sync_batchnorm=true)."""
+        bufs = [b for m in self.nets.values() for b in m.buffers() if b.is_floating_point()]
+        if bufs:
+            flat = torch.cat([b.reshape(-1) for b in bufs])
+            dist.broadcast(flat, src=0)
+            i = 0
+            for b in bufs:
+                b.copy_(flat[i : i + b.numel()].view_as(b))
+                i += b.numel()
 
     # -- checkpoints -------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
@@ -367,25 +483,48 @@ class Engine:
             "format": CKPT_FORMAT,
             "method": self.method_cls.name,
             "step": self.step,
+            "world": self.world,
             "config": self.cfg.to_dict(),
             "modules": {k: m.state_dict() for k, m in self.nets.items()},
             "optimizers": {k: o.state_dict() for k, o in self.opts.items()},
             "scalers": {k: s.state_dict() for k, s in self.scalers.items()},
             "ema": {k: m.state_dict() for k, m in self.ema.items()},
+            "frozen": self._frozen_fingerprints(),
             "extra": self.method.extra_state(),
             "rng": rngs,
             "best": self.best,
         }
 
     def save(self, name: str = "last.pt") -> None:
+        self._flush()  # raises on a non-finite value first: a bad state is never written
         state = self._state()  # every rank joins the RNG gather
         if self.is_main:
             atomic_save(state, self.ckpt_dir / name)
+        if name == "last.pt":
+            self._last_ckpt_step = self.step
         self._barrier()
 
+    def _check_compatible(self, saved: dict[str, Any], path: Path) -> None:
+        now = self.cfg.to_dict()
+        changed = {k: (v, now[k]) for k, v in saved.items() if k in now
+                   and now[k] != v and not (isinstance(v, list) and tuple(v) == now[k])}
+        refused = [k for k in changed if k not in RESUMABLE_CHANGES and not _is_lr_key(k)]
+        if refused:
+            parts = ", ".join(f"{k}: {changed[k][0]!r} -> {changed[k][1]!r}" for k in refused)
+            raise CheckpointError(
+                f"cannot resume {self.run_dir} with a different config ({parts}): use the "
+                "original settings (only steps, the logging/checkpoint intervals, device, "
+                "threads, amp, grad_clip and learning rates may change), or --overwrite")
+        self._resumed_changes = {k: v for k, v in changed.items()
+                                 if k not in ("steps", "progress", "device", "num_workers")}
+        if self._resumed_changes and self.is_main:
+            parts = ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in self._resumed_changes.items())
+            print(f"ci-inpaint: resuming {self.run_dir} at step {saved.get('_step')} with {parts} "
+                  "(recorded in resumes.jsonl)", file=sys.stderr)
+
     def _load(self, path: Path) -> None:
-        try:
-            st = torch.load(path, map_location=self.device, weights_only=False)
+        try:  # to the CPU: RNG states must stay CPU byte tensors; load_state_dict moves the rest
+            st = torch.load(path, map_location="cpu", weights_only=False)
         except Exception as e:
             raise CheckpointError(
                 f"checkpoint {path} is corrupt or unreadable ({type(e).__name__}): delete it to "
@@ -395,15 +534,26 @@ class Engine:
             raise CheckpointError(f"{path} is not a ci_inpaint checkpoint (format {CKPT_FORMAT}): "
                                   "point --out at a run directory made by `ci-inpaint train`")
         if st.get("method") != self.method_cls.name:
-            raise CheckpointError(f"{path} was written by method {st.get('method')!r}, not "
-                                  f"{self.method_cls.name!r}: resume with that method")
+            raise CheckpointError(
+                f"{self.run_dir} holds a {st.get('method')!r} run, not {self.method_cls.name!r}: "
+                "resume it with the method it was started with, or pick another --out")
+        world = int(st.get("world", len(st.get("rng", [None]))))
+        if world != self.world:
+            raise CheckpointError(
+                f"{path} was written by {world} process(es) (global batch "
+                f"{world * self.cfg.batch_size}); this run has {self.world} (global batch "
+                f"{self.world * self.cfg.batch_size}): resume with torchrun --nproc_per_node="
+                f"{world}{' (or without torchrun)' if world == 1 else ''}, or --overwrite")
+        self._check_compatible({**st.get("config", {}), "_step": st.get("step")}, path)
+        fresh_groups = {k: [dict(g) for g in o.param_groups] for k, o in self.opts.items()}
         try:
             for k, m in self.nets.items():
                 m.load_state_dict(st["modules"][k])
             for k, o in self.opts.items():
                 o.load_state_dict(st["optimizers"][k])
             for k, s in self.scalers.items():
-                s.load_state_dict(st["scalers"][k])
+                if st["scalers"].get(k) and s.is_enabled():  # empty when saved without fp16
+                    s.load_state_dict(st["scalers"][k])
             for k, m in self.ema.items():
                 m.load_state_dict(st["ema"][k])
         except (KeyError, RuntimeError, ValueError) as e:
@@ -412,10 +562,21 @@ class Engine:
                 f"checkpoint {path} does not fit this {self.method_cls.name} model ({msg}): it was "
                 "made with other settings; resume with those, or --overwrite"
             ) from None
+        if any(_is_lr_key(k) for k in self._resumed_changes):
+            for k, o in self.opts.items():  # the new learning rates, not the checkpoint's
+                for g, fresh in zip(o.param_groups, fresh_groups[k]):
+                    g["lr"] = fresh["lr"]
+        saved_fp, now_fp = st.get("frozen", {}), self._frozen_fingerprints()
+        bad = [k for k in saved_fp if now_fp.get(k) != saved_fp[k]]
+        if bad:
+            raise CheckpointError(
+                f"frozen module(s) {', '.join(bad)} differ from the ones {path} was trained with "
+                "(another pretrained file or cache?): restore those files, or --overwrite")
         self.method.load_extra_state(st.get("extra", {}))
         rngs = st["rng"]
         set_rng_state(rngs[self.rank] if self.rank < len(rngs) else rngs[0])
         self.step, self.best = int(st["step"]), st.get("best")
+        self._last_ckpt_step = self.step
 
     # -- logging ------------------------------------------------------------------------------
     def _open_logs(self) -> None:
@@ -424,10 +585,24 @@ class Engine:
             return
         log = self.run_dir / "metrics.jsonl"
         if self.step > 0 and log.exists():  # drop lines from after the checkpoint we resumed
-            keep = [ln for ln in log.read_text().splitlines()
-                    if ln.strip() and json.loads(ln).get("step", 0) <= self.step]
-            log.write_text("".join(ln + "\n" for ln in keep))
-        self._jsonl = log.open("a")
+            lines = log.read_text().splitlines()
+            keep = []
+            for n, ln in enumerate(lines):
+                if not ln.strip():
+                    continue
+                try:
+                    row = json.loads(ln)
+                except json.JSONDecodeError:
+                    if n == len(lines) - 1:  # a write torn by a kill or a full disk
+                        print(f"ci-inpaint: dropped a torn last line of {log}", file=sys.stderr)
+                        continue
+                    raise CheckpointError(f"{log} line {n + 1} is not JSON: fix or delete that "
+                                          "line, then resume") from None
+                if row.get("step", 0) <= self.step:
+                    keep.append(ln)
+            atomic_write_text(log, "".join(ln + "\n" for ln in keep))
+        with storage_errors(log):
+            self._jsonl = log.open("a")
         with contextlib.suppress(Exception):
             from torch.utils.tensorboard import SummaryWriter
 
@@ -438,8 +613,7 @@ class Engine:
         ``summary``: append to ``history`` and TensorBoard (means over each ``log_every`` window,
         and evaluations), which keeps both small for long runs."""
         if jsonl and self._jsonl is not None:
-            self._jsonl.write(json.dumps(row) + "\n")
-            self._jsonl.flush()
+            self._write_lines([json.dumps(row)])
         if not summary:
             return
         self.history.append(row)
@@ -447,6 +621,47 @@ class Engine:
             for k, v in row.items():
                 if k != "step":
                     self._tb.add_scalar(k, v, row["step"])
+
+    def _write_lines(self, lines: list[str]) -> None:
+        with storage_errors(self.run_dir / "metrics.jsonl"):
+            self._jsonl.write("".join(ln + "\n" for ln in lines))
+            self._jsonl.flush()
+
+    def _flush(self) -> list[dict[str, float]]:
+        """The one host sync of the loop: check the non-finite flag, turn the buffered step
+        losses into floats, append them to metrics.jsonl. Returns the new rows."""
+        first = self._first_bad
+        if self.world > 1:
+            first = first.clone()
+            dist.all_reduce(first, dist.ReduceOp.MIN)  # every rank stops at the same check
+        first = int(first)
+        pend, self._pending = self._pending, []
+        flat = torch.cat([v for _, _, v in pend]).tolist() if pend else []
+        rows, i = [], 0
+        for step, names, _ in pend:
+            rows.append({"step": step, **dict(zip(names, flat[i : i + len(names)]))})
+            i += len(names)
+        if first != _NO_BAD:
+            bad_step, idx = divmod(first, _TERMS)
+            opt, term = next(key for key, j in self._terms.items() if j == idx)
+            good = [r for r in rows if r["step"] <= bad_step]
+            if good and self._jsonl is not None:
+                self._write_lines([json.dumps(r) for r in good])
+            raise NonFiniteLossError(self._nonfinite_message(bad_step, opt, term))
+        if rows and self._jsonl is not None:
+            self._write_lines([json.dumps(r) for r in rows])
+        return rows
+
+    def _nonfinite_message(self, step: int, opt: str | None, term: str) -> str:
+        where = f"loss term {term!r}" + (f" of optimiser {opt!r}" if opt else "")
+        fix = "lower the learning rate (--set lr=...), or set amp=off or grad_clip=1"
+        last = self.ckpt_dir / "last.pt"
+        if self._last_ckpt_step is not None and last.is_file():
+            return (f"step {step}: {where} became NaN/Inf; the last good checkpoint is {last} "
+                    f"(step {self._last_ckpt_step}): {fix}, then run again with --resume "
+                    "(learning rates, amp and grad_clip may change on resume)")
+        return (f"step {step}: {where} became NaN/Inf before the first checkpoint (none was "
+                f"written): {fix}, then run the same command again (it starts over)")
 
     # -- the loop ------------------------------------------------------------------------------
     def _batches(self) -> Iterator[Any]:
@@ -456,6 +671,7 @@ class Engine:
                 yield None
         sampler = ResumableBatches(len(ds), self.cfg.batch_size, self.cfg.seed, self.step,
                                    self.rank, self.world, epoch_keys=is_epoch_aware(ds))
+        self._per_epoch = sampler.per_epoch
         loader = torch.utils.data.DataLoader(
             ds, batch_sampler=sampler, num_workers=self.cfg.num_workers,
             pin_memory=self.device.type == "cuda", persistent_workers=False,
@@ -464,13 +680,24 @@ class Engine:
         for batch in loader:
             yield to_device(batch, self.device, self.channels_last)
 
-    def _evaluate(self) -> None:
-        for m in self.nets.values():
-            m.eval()
-        with torch.no_grad():
-            self.metrics = {k: float(v) for k, v in (self.method.evaluate(self) or {}).items()}
+    def _set_modes(self) -> None:
         for m in self.nets.values():
             m.train()
+        for m in self.frozen.values():  # also where a frozen net sits inside a trained one
+            m.eval()
+
+    def _evaluate(self) -> None:
+        self._flush()
+        mods = [*self.nets.values(), *self.frozen.values()]
+        modes = [(sub, sub.training) for m in mods for sub in m.modules()]
+        for m in mods:
+            m.eval()
+        try:
+            with torch.no_grad():
+                self.metrics = {k: float(v) for k, v in (self.method.evaluate(self) or {}).items()}
+        finally:
+            for sub, training in modes:  # each module's own mode, not a blanket train()
+                sub.train(training)
         if self.metrics:
             self.log({"step": self.step, **{f"eval/{k}": v for k, v in self.metrics.items()}})
         key = self.cfg.best_metric
@@ -496,43 +723,59 @@ class Engine:
                 eb.copy_(sb)
 
     def run(self) -> RunResult:
+        with self._threads():
+            return self._run()
+
+    def _run(self) -> RunResult:
         from tqdm.auto import tqdm
 
         cfg, t0 = self.cfg, time.perf_counter()
         self._open_logs()
-        for m in self.nets.values():
-            m.train()
+        self._set_modes()
         bar = tqdm(total=cfg.steps, initial=self.step, desc=self.method_cls.name, unit="step",
                    disable=not (self.is_main and progress_enabled(cfg.progress)), dynamic_ncols=True)
+        self._per_epoch = 0
         batches = self._batches()
         window: dict[str, list[float]] = {}  # losses since the last log_every boundary
         try:
             while self.step < cfg.steps:
                 batch = next(batches)
+                self.epoch = self.step // self._per_epoch if self._per_epoch else 0
                 terms = self.method.train_step(batch, self)
-                values = self._check_finite(terms)
+                self._watch(terms, None)
                 if self.ema:
                     self._update_ema()
+                if self.world > 1:
+                    self._broadcast_buffers()
                 self.step += 1
                 bar.update(1)
-                self.log({"step": self.step, **values}, summary=False)
-                for k, v in values.items():
-                    window.setdefault(k, []).append(v)
-                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                if terms:
+                    self._pending.append((self.step, tuple(terms), torch.stack(
+                        [v.detach().float().reshape(()) for v in terms.values()])))
+                boundary = self.step % cfg.log_every == 0 or self.step == cfg.steps
+                evaluate = cfg.eval_every and self.step % cfg.eval_every == 0 and self.step < cfg.steps
+                ckpt = self.step % cfg.ckpt_every == 0 or self.step == cfg.steps
+                if boundary or evaluate or ckpt:
+                    for r in self._flush():
+                        for k, v in r.items():
+                            if k != "step":
+                                window.setdefault(k, []).append(v)
+                if boundary:
                     row = {"step": self.step, **{k: sum(v) / len(v) for k, v in window.items()}}
                     window.clear()
                     self.log(row, jsonl=False)
                     bar.set_postfix({k: f"{v:.3g}" for k, v in list(row.items())[1:5]}, refresh=False)
-                if cfg.eval_every and self.step % cfg.eval_every == 0 and self.step < cfg.steps:
+                if evaluate:
                     self._evaluate()
-                if self.step % cfg.ckpt_every == 0 or self.step == cfg.steps:
+                if ckpt:
                     self.save("last.pt")
             self._evaluate()
             self.save("last.pt")
         finally:
             bar.close()
             if self._jsonl is not None:
-                self._jsonl.close()
+                with contextlib.suppress(OSError):
+                    self._jsonl.close()
             if self._tb is not None:
                 self._tb.close()
         wall = time.perf_counter() - t0
@@ -543,22 +786,8 @@ class Engine:
                       "metrics": self.metrics,
                       "final_losses": next((r for r in reversed(self.history)
                                             if not any(k.startswith("eval/") for k in r)), {})}
-            (self.run_dir / "result.json").write_text(json.dumps(result, indent=2))
+            atomic_write_text(self.run_dir / "result.json", json.dumps(result, indent=2))
         return RunResult(self.run_dir, self.method, cfg, self.history, self.metrics, self.step, wall)
-
-    def _check_finite(self, terms: dict[str, torch.Tensor]) -> dict[str, float]:
-        """The step's loss terms as floats (one device sync), or an error naming the bad term."""
-        if not terms:
-            return {}
-        vals = torch.stack([v.detach().float().reshape(()) for v in terms.values()]).tolist()
-        bad = [k for k, v in zip(terms, vals) if not math.isfinite(v)]
-        if bad:
-            raise NonFiniteLossError(
-                f"step {self.step}: loss term {bad[0]!r} is {vals[list(terms).index(bad[0])]}; the "
-                f"last good checkpoint is {self.ckpt_dir / 'last.pt'}: lower the learning rate or "
-                "set amp=off, then resume"
-            )
-        return dict(zip(terms, vals))
 
 
 # ----------------------------------------------------------------------------- public entry

@@ -23,3 +23,7 @@ class WeightsMissingError(UserError):
 
 class NonFiniteLossError(RuntimeError):
     """A loss became NaN/Inf; the message names the step and the loss term."""
+
+
+class StorageError(UserError):
+    """The disk is full or the run directory cannot be written; names the path and the fix."""

@@ -1,24 +1,50 @@
-"""Crash-safe file writes shared by checkpoints and caches."""
+"""Crash-safe file writes shared by checkpoints, logs and caches.
+
+Every write that a crash must not tear goes through a temp file in the same folder, fsync and
+rename: a kill leaves either the old file or the new one, never half a file. OSErrors become
+one-line :class:`~ci_inpaint.errors.StorageError`s that say "no space left" or "cannot write".
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import torch
 
+from .errors import StorageError
 
-def atomic_save(obj: Any, path: Path) -> None:
-    """torch.save to a temp file in the same folder, fsync, then rename: a crash leaves either
-    the old file or the new one, never half a file."""
+TMP_SUFFIX = ".tmp"
+
+
+@contextlib.contextmanager
+def storage_errors(path: str | os.PathLike, what: str = "--out") -> Iterator[None]:
+    """Turn a failed write under ``path`` into a StorageError naming it and the fix."""
+    try:
+        yield
+    except OSError as e:
+        if isinstance(e, StorageError):
+            raise
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StorageError(f"no space left on device at {path}: free space or pick another "
+                               f"{what}") from None
+        if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST,
+                       errno.ENOENT, errno.EISDIR):
+            raise StorageError(f"cannot write {path} ({e.strerror}): pick a writable {what}") from None
+        raise
+
+
+def _atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=TMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -30,3 +56,26 @@ def atomic_save(obj: Any, path: Path) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def atomic_save(obj: Any, path: Path) -> None:
+    """torch.save through a temp file + fsync + rename."""
+    with storage_errors(path):
+        _atomic(Path(path), lambda f: torch.save(obj, f))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Replace a text file atomically (e.g. the trimmed metrics.jsonl on resume)."""
+    with storage_errors(path):
+        _atomic(Path(path), lambda f: f.write(text.encode()))
+
+
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Delete temp files that a killed atomic write left (``<name>.<random>.tmp``)."""
+    gone = []
+    if folder.is_dir():
+        for p in folder.glob("*.*" + TMP_SUFFIX):
+            with contextlib.suppress(OSError):
+                p.unlink()
+                gone.append(p)
+    return gone

@@ -58,12 +58,14 @@ def test_refuses_non_empty_run_dir_unless_resume_or_overwrite(tmp_path):
     d = tmp_path / "r"
     d.mkdir()
     (d / "something.txt").write_text("x")
-    with pytest.raises(CheckpointError, match="--resume.*--overwrite"):
+    with pytest.raises(CheckpointError, match="not empty.*--overwrite"):
         train("toy_regression", "smoke", d, progress="off")
-    with pytest.raises(CheckpointError, match="nothing to resume"):
+    with pytest.raises(CheckpointError, match="not empty.*--overwrite"):
         train("toy_regression", "smoke", d, resume=True, progress="off")
     res = train("toy_regression", "smoke", d, overwrite=True, progress="off")
     assert res.steps_done == 20 and not (d / "something.txt").exists()
+    with pytest.raises(CheckpointError, match="already holds a run.*--resume.*--overwrite"):
+        train("toy_regression", "smoke", d, progress="off")
 
 
 def test_in_process_resume_equals_uninterrupted(tmp_path):
@@ -78,10 +80,20 @@ def test_in_process_resume_equals_uninterrupted(tmp_path):
     assert full.steps_done == 20
 
 
-def test_resume_with_changed_config_is_refused(tmp_path):
-    train("toy_regression", "smoke", tmp_path / "r", steps=5, progress="off")
-    with pytest.raises(CheckpointError, match="lr_body"):
-        train("toy_regression", "smoke", tmp_path / "r", lr_body=0.5, resume=True, progress="off")
+def test_resume_with_changed_config_is_refused_but_lr_amp_clip_may_change(tmp_path):
+    d = tmp_path / "r"
+    train("toy_regression", "smoke", d, steps=5, progress="off")
+    saved = (d / "config.yaml").read_text()
+    with pytest.raises(CheckpointError, match="noise: 0.05 -> 0.5"):
+        train("toy_regression", "smoke", d, noise=0.5, steps=8, resume=True, progress="off")
+    assert (d / "config.yaml").read_text() == saved  # a refused resume rewrites nothing
+    res = train("toy_regression", "smoke", d, lr_body=0.5, grad_clip=1.0, amp="off", steps=8,
+                resume=True, progress="off")
+    assert res.method.opt_body.param_groups[0]["lr"] == 0.5  # the new rate, not the checkpoint's
+    assert res.method.opt_head.param_groups[0]["lr"] == 5e-3
+    row = json.loads((d / "resumes.jsonl").read_text())
+    assert row["step"] == 5 and row["changed"]["lr_body"] == [0.01, 0.5]
+    assert "grad_clip" in row["changed"] and "amp" in row["changed"]
 
 
 @pytest.mark.timeout(180)
@@ -145,9 +157,11 @@ def test_corrupt_and_incompatible_checkpoints_give_clear_errors(tmp_path):
         train("toy_regression", "smoke", d, resume=True, progress="off")
     d2 = tmp_path / "r2"
     train("toy_regression", "smoke", d2, steps=5, progress="off")
-    (d2 / "config.yaml").unlink()  # bypass the config check: the weights themselves don't fit
+    st = torch.load(d2 / "checkpoints" / "last.pt", weights_only=False)
+    st["modules"]["head"] = {"weight": torch.zeros(4, 3)}  # the weights themselves don't fit
+    torch.save(st, d2 / "checkpoints" / "last.pt")
     with pytest.raises(CheckpointError, match="does not fit"):
-        train("toy_regression", "smoke", d2, width=8, resume=True, progress="off")
+        train("toy_regression", "smoke", d2, resume=True, progress="off")
 
 
 def test_best_checkpoint_and_eval(tmp_path):

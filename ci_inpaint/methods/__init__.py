@@ -6,9 +6,12 @@ The contract a method implements (see :class:`Method`):
   its per-profile overrides;
 * ``__init__(cfg, device)``: build networks (on ``device``) and optimisers;
 * ``modules()`` / ``optimizers()``: dicts of everything that is checkpointed;
-* ``train_set()``: a map-style Dataset whose items are pure functions of their index, or
+* ``frozen_modules()`` (optional): pretrained nets kept in eval mode without gradients;
+* ``train_set()``: a map-style Dataset whose items are pure functions of their index (or of
+  ``(epoch, index)`` when it sets ``epoch_aware``, see ``ci_inpaint.data.epochs``), or
   ``None`` when the method samples its own data (e.g. a 2D toy) from the torch RNG;
-* ``train_step(batch, ctx) -> dict[str, Tensor]``: one optimisation step, using
+* ``train_step(batch, ctx) -> dict[str, Tensor]``: one optimisation step (``ctx`` is a
+  :class:`ci_inpaint.context.StepContext`), using
   ``ctx.autocast()`` for forward passes and ``ctx.optimize(name, loss)`` for each optimiser
   (GAN D step, G step, ...); returns the loss terms to log (they are checked for NaN/Inf);
 * ``evaluate(ctx) -> dict[str, float]`` (optional): metrics at the end / every eval_every;
@@ -69,6 +72,14 @@ class Method:
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         raise NotImplementedError
+
+    def frozen_modules(self) -> dict[str, nn.Module]:
+        """Pretrained nets used but not trained (a feature classifier, VGG, a momentum key
+        encoder): the engine keeps them in eval mode with requires_grad off, refuses them in an
+        optimiser, and restores modes after evaluation. Those also listed in modules() are
+        checkpointed (e.g. a momentum encoder); the others are re-created by __init__ and
+        checked by fingerprint on resume."""
+        return {}
 
     def train_set(self) -> torch.utils.data.Dataset | None:
         return None
