@@ -1,5 +1,6 @@
 """Fréchet distance against closed forms; classifier-feature FID names and behaviour."""
 
+import importlib
 import warnings
 
 import numpy as np
@@ -10,9 +11,22 @@ import torch.nn.functional as F
 from sklearn.datasets import load_digits
 
 from ci_inpaint.errors import UserError, WeightsMissingError
-from ci_inpaint.metrics import FeatureNet, fid, frechet_distance, train_feature_classifier
+from ci_inpaint.metrics import (
+    PAPER_FID_SAMPLES,
+    FeatureNet,
+    extract_features,
+    fid,
+    fid_label,
+    frechet_distance,
+    frechet_from_moments,
+    paper_fid_samples,
+    quantize_uint8,
+    train_feature_classifier,
+)
 from ci_inpaint.metrics.features import cache_dir
 from ci_inpaint.metrics.fid import resolve_feature_net
+
+fid_mod = importlib.import_module("ci_inpaint.metrics.fid")  # the name `fid` is the function
 
 
 def closed_form(mu1, s1, mu2, s2):
@@ -70,11 +84,73 @@ def test_self_is_zero_and_symmetric():
     assert frechet_distance(x, y) == pytest.approx(frechet_distance(y, x), rel=1e-9)
 
 
-def test_singular_covariance_warns_and_is_finite():
+def test_singular_covariance_warns_and_is_exact():
     x = np.random.default_rng(5).standard_normal((5, 10))
     with pytest.warns(UserWarning, match="singular"):
         v = frechet_distance(x, x + 1)
-    assert np.isfinite(v) and v == pytest.approx(10.0, abs=1e-2)
+    # no eps·I offset (it moved the value by ~1e-3): same covariances, |mu|^2 = 10; the zero
+    # eigenvalues come back as ~1e-16, whose square roots leave ~1e-7
+    assert v == pytest.approx(10.0, abs=1e-6)
+
+
+def rotation(rng, d):
+    q, r = np.linalg.qr(rng.standard_normal((d, d)))
+    return q * np.sign(np.diag(r))
+
+
+def test_ill_conditioned_full_rank_matches_scipy_sqrtm():
+    # condition number 1e8 each, product eigenvalues down to ~1e-15 of the largest: the former
+    # "eigenvalue ratio <= 1e-12 -> add eps·I" rule was off by 5e-5 relative here
+    rng = np.random.default_rng(6)
+    d = 64
+    q1, q2 = rotation(rng, d), rotation(rng, d)
+    s1 = q1 @ np.diag(np.logspace(0, -8, d)) @ q1.T
+    s2 = q2 @ np.diag(np.logspace(0.5, -8, d)) @ q2.T
+    s1, s2 = (s1 + s1.T) / 2, (s2 + s2.T) / 2
+    mu1, mu2 = 0.01 * rng.standard_normal(d), 0.01 * rng.standard_normal(d)
+    w = np.linalg.eigvals(s1 @ s2).real
+    assert w.min() < 1e-12 * w.max() and np.linalg.eigvalsh(s1).min() > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no offset, no warning
+        got = frechet_from_moments(mu1, s1, mu2, s2)
+    assert got == pytest.approx(closed_form(mu1, s1, mu2, s2), rel=1e-8)
+
+
+def test_closed_forms_from_moments():
+    rng = np.random.default_rng(7)
+    d = 32
+    q = rotation(rng, d)
+    a, b = np.logspace(1, -10, d), rng.uniform(1e-6, 3, d)  # commuting, one ill-conditioned
+    mu1, mu2 = rng.standard_normal(d), rng.standard_normal(d)
+    s1, s2 = q @ np.diag(a) @ q.T, q @ np.diag(b) @ q.T
+    expected = ((mu1 - mu2) ** 2).sum() + ((np.sqrt(a) - np.sqrt(b)) ** 2).sum()
+    assert frechet_from_moments(mu1, s1, mu2, s2) == pytest.approx(expected, rel=1e-9)
+    assert frechet_from_moments(mu1, np.diag(a), mu2, np.diag(b)) == pytest.approx(expected,
+                                                                                   rel=1e-12)
+    # identical: 0 up to the square roots of rounding-level eigenvalues (tr S = 18)
+    assert frechet_from_moments(mu1, s1, mu1, s1) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_offset_only_when_the_square_root_fails(monkeypatch):
+    s = np.diag([4.0, 0.0])  # singular but finite: exact, no offset, no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert fid_mod.frechet_from_moments(np.zeros(2), s, np.zeros(2), s) == pytest.approx(0.0)
+    calls = []
+    real = fid_mod._product_eigvals
+
+    def failing_once(a, b):
+        calls.append(b.copy())
+        return np.full(len(a), np.nan) if len(calls) == 1 else real(a, b)
+
+    monkeypatch.setattr(fid_mod, "_product_eigvals", failing_once)
+    eps = 1e-3
+    with pytest.warns(UserWarning, match="non-finite"):
+        v = fid_mod.frechet_from_moments(np.zeros(2), np.eye(2), np.zeros(2), s, eps=eps)
+    assert np.allclose(calls[1], s + eps * np.eye(2))  # retried with eps·I on both
+    # as pytorch-fid: the offset enters the square root only, the traces are the raw ones
+    expected = 2 + 4 - 2 * (np.sqrt((1 + eps) * (4 + eps)) + np.sqrt((1 + eps) * eps))
+    assert v == pytest.approx(expected, rel=1e-9)
 
 
 def test_input_errors():
@@ -182,3 +258,42 @@ def test_auto_uses_the_fid_inception_when_its_file_is_present(monkeypatch, tmp_p
     assert feats.shape == (2, 2048) and (feats >= 0).all()  # pool3 of ReLU maps
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty"))
     assert resolve_feature_net("auto", fallback=fallback) is fallback
+
+
+def test_images_are_quantised_to_uint8_levels():
+    q = quantize_uint8(torch.tensor([-1.0, 1.0, 0.0, -1 + 0.49 / 127.5, -1 + 0.51 / 127.5, 2.0]))
+    assert q.tolist() == pytest.approx([-1.0, 1.0, 128 / 127.5 - 1, -1.0, 1 / 127.5 - 1, 1.0],
+                                       abs=1e-6)
+    rng = torch.Generator().manual_seed(0)
+    levels = torch.randint(0, 256, (6, 3, 8, 8), generator=rng).float() / 127.5 - 1
+    nudge = (torch.rand(levels.shape, generator=rng) - 0.5) * 0.9 / 127.5  # < half a level
+    a, b = levels, (levels + nudge).clamp(-1, 1)
+    net = FeatureNet(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(192, 5)), "lin")
+    assert torch.equal(extract_features(net, a, quantize=True), extract_features(net, b,
+                                                                                 quantize=True))
+    assert not torch.equal(extract_features(net, a), extract_features(net, b))
+    # fid() quantises by default: a set and its sub-level nudge are the same set
+    x = quantize_uint8(torch.cat([a, -a, a.flip(-1), a * 0.5]))
+    y = (x + (torch.rand(x.shape, generator=rng) - 0.5) * 0.9 / 127.5).clamp(-1, 1)
+    assert fid(x, y, feature_net=net)["value"] == pytest.approx(0.0, abs=1e-9)
+    assert fid(x, y, feature_net=net, quantize=False)["value"] > 1e-9
+
+
+def test_fid_result_carries_its_counts():
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 4))
+    x = torch.rand(12, 3, 8, 8) * 2 - 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = fid(x, x[:7], feature_net=net)
+    assert (out["n_a"], out["n_b"], out["quantized"]) == (12, 7, True)
+    assert out["label"] == fid_label(out) == f"{out['name']} (n=12 vs 7)"
+    assert fid_label({"name": "fid", "n_a": 10000, "n_b": 10000}) == "fid (n=10000)"
+
+
+def test_paper_fid_counts():
+    assert paper_fid_samples("divco") == 50_000 and paper_fid_samples("scat") == 5_000
+    assert PAPER_FID_SAMPLES["divco"].source and "test.py" in PAPER_FID_SAMPLES["divco"].source
+    with pytest.raises(UserError, match="states no FID sample count"):
+        paper_fid_samples("contrasfill")
+    with pytest.raises(UserError, match="no FID sample count recorded"):
+        paper_fid_samples("stylegan")

@@ -6,7 +6,17 @@ computed with an offline stand-in network carries that in its name (``fid_digits
 """
 
 from ci_inpaint.metrics.features import FeatureNet, SmallClassifier, train_feature_classifier
-from ci_inpaint.metrics.fid import extract_features, fid, frechet_distance, frechet_from_moments
+from ci_inpaint.metrics.fid import (
+    PAPER_FID_SAMPLES,
+    PaperFIDCount,
+    extract_features,
+    fid,
+    fid_label,
+    frechet_distance,
+    frechet_from_moments,
+    paper_fid_samples,
+    quantize_uint8,
+)
 from ci_inpaint.metrics.inpaint import by_bucket, hole_ratio, inpaint_metrics
 from ci_inpaint.metrics.kffa import kffa
 from ci_inpaint.metrics.lpips_div import lpips_diversity
