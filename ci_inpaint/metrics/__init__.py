@@ -24,7 +24,8 @@ from ci_inpaint.metrics.ndb import jsd, ndb_jsd
 from ci_inpaint.metrics.toy import toy_mode_metrics
 
 __all__ = [
-    "FeatureNet", "SmallClassifier", "by_bucket", "extract_features", "fid", "frechet_distance",
-    "frechet_from_moments", "hole_ratio", "inpaint_metrics", "jsd", "kffa", "lpips_diversity",
-    "ndb_jsd", "toy_mode_metrics", "train_feature_classifier",
+    "PAPER_FID_SAMPLES", "FeatureNet", "PaperFIDCount", "SmallClassifier", "by_bucket",
+    "extract_features", "fid", "fid_label", "frechet_distance", "frechet_from_moments",
+    "hole_ratio", "inpaint_metrics", "jsd", "kffa", "lpips_diversity", "ndb_jsd",
+    "paper_fid_samples", "quantize_uint8", "toy_mode_metrics", "train_feature_classifier",
 ]
