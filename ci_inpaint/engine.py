@@ -681,9 +681,10 @@ class Engine:
             yield to_device(batch, self.device, self.channels_last)
 
     def _set_modes(self) -> None:
-        for m in self.nets.values():
-            m.train()
-        for m in self.frozen.values():  # also where a frozen net sits inside a trained one
+        """No blanket train(): modules start in training mode (PyTorch's default) and keep any
+        submodule the method put in eval mode; frozen ones are forced to eval, also where a
+        frozen net sits inside a trained one."""
+        for m in self.frozen.values():
             m.eval()
 
     def _evaluate(self) -> None:

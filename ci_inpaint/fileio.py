@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ import torch
 from .errors import StorageError
 
 TMP_SUFFIX = ".tmp"
+FULL_BELOW = 1 << 20  # free bytes under which a failed write is taken for a full disk
 
 
 @contextlib.contextmanager
@@ -44,9 +46,14 @@ def _atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=TMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
+            try:
+                write(f)
+                f.flush()
+                os.fsync(f.fileno())
+            except (RuntimeError, ValueError) as e:  # torch.save says "unexpected pos" on ENOSPC
+                if shutil.disk_usage(path.parent).free < FULL_BELOW:
+                    raise OSError(errno.ENOSPC, "No space left on device") from e
+                raise
         os.replace(tmp, path)
         with contextlib.suppress(OSError):  # persist the rename itself (not on every platform)
             dfd = os.open(path.parent, os.O_RDONLY)

@@ -27,6 +27,9 @@ class ToyRegressionConfig(TrainConfig):
     noise: float = 0.05  # std of input noise drawn each step from the torch RNG
     inject_nan_step: int = -1  # >=0: make the loss NaN at this step (tests the NaN guard)
     step_sleep: float = 0.0  # seconds to sleep per step: a slow model, so a test can kill mid-run
+    batchnorm: bool = False  # a BatchNorm in the body (its buffers must agree across ranks)
+    unused_param: bool = False  # a head parameter no loss uses (must stay untouched, no Adam state)
+    weight_decay: float = 0.0  # Adam weight decay of the head (touches params that get a grad)
 
     PROFILES: ClassVar = {
         "smoke": {"steps": 20, "batch_size": 16, "ckpt_every": 5, "log_every": 1},
@@ -34,7 +37,7 @@ class ToyRegressionConfig(TrainConfig):
         "full": {"steps": 3000, "batch_size": 64},
     }
     RANGES: ClassVar = {"n_items": ">= 1", "width": ">= 1", "lr_body": "> 0", "lr_head": "> 0",
-                        "noise": ">= 0", "step_sleep": ">= 0"}
+                        "noise": ">= 0", "step_sleep": ">= 0", "weight_decay": ">= 0"}
 
 
 class Regression(torch.utils.data.Dataset):
@@ -61,12 +64,16 @@ class ToyRegression(Method):
     def __init__(self, cfg: ToyRegressionConfig, device: torch.device):
         super().__init__(cfg, device)
         w = cfg.width
-        self.body = nn.Sequential(nn.Conv2d(3, w, 3, padding=1), nn.ReLU(),
+        norm = [nn.BatchNorm2d(w)] if cfg.batchnorm else []
+        self.body = nn.Sequential(nn.Conv2d(3, w, 3, padding=1), *norm, nn.ReLU(),
                                   nn.Conv2d(w, w, 3, padding=1), nn.ReLU(),
                                   nn.AdaptiveAvgPool2d(2), nn.Flatten()).to(device)
         self.head = nn.Linear(4 * w, 4).to(device)
+        if cfg.unused_param:
+            self.head.unused = nn.Parameter(torch.ones(3, device=device))
         self.opt_body = torch.optim.Adam(self.body.parameters(), lr=cfg.lr_body)
-        self.opt_head = torch.optim.Adam(self.head.parameters(), lr=cfg.lr_head)
+        self.opt_head = torch.optim.Adam(self.head.parameters(), lr=cfg.lr_head,
+                                         weight_decay=cfg.weight_decay)
 
     def modules(self):
         return {"body": self.body, "head": self.head}
@@ -99,8 +106,9 @@ class ToyRegression(Method):
         ds = self.train_set()
         x, y = ds.x.to(self.device), ds.y.to(self.device)
         out = {"mse": float((self.head(self.body(x)) - y).pow(2).mean())}
-        if torch.distributed.is_initialized():  # are the ranks' weights still identical?
-            flat = torch.cat([p.detach().reshape(-1) for p in self.head.parameters()])
+        if torch.distributed.is_initialized():  # are the ranks' weights and buffers identical?
+            flat = torch.cat([t.detach().float().reshape(-1) for m in (self.body, self.head)
+                              for t in [*m.parameters(), *m.buffers()]])
             lo, hi = flat.clone(), flat.clone()
             torch.distributed.all_reduce(lo, torch.distributed.ReduceOp.MIN)
             torch.distributed.all_reduce(hi, torch.distributed.ReduceOp.MAX)
