@@ -345,3 +345,44 @@ def test_every_data_script_has_help():
                        text=True, timeout=300, cwd=REPO)
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("OK ") == len(scripts)
+
+
+def test_failed_download_mentions_a_part_file_only_when_one_is_kept(server, tmp_path):
+    """Nothing fetched: no '.part' is claimed (and none is left); some bytes fetched: the
+    message names the kept .part with its size, which exists."""
+    dest = tmp_path / "dl" / "tiny.zip"
+    part = dest.with_name("tiny.zip.part")
+    with pytest.raises(DataError) as e:
+        dl.download("http://127.0.0.1:9/tiny.zip", dest, progress=False, timeout=5)
+    assert ".part" not in str(e.value) and "rerun" in str(e.value) and not part.exists()
+    arc = make_zip(server.directory / "tiny.zip")
+    server.cut["tiny.zip"] = 0  # headers promise the file, the body is empty
+    with pytest.raises(DataError) as e:
+        dl.download(server.url + "tiny.zip", dest, sha256(arc), progress=False)
+    assert ".part" not in str(e.value) and not part.exists()
+    server.cut["tiny.zip"] = 50
+    with pytest.raises(DataError) as e:
+        dl.download(server.url + "tiny.zip", dest, sha256(arc), progress=False)
+    assert f"resumes from the 50 bytes kept in {part}" in str(e.value)
+    assert part.stat().st_size == 50
+
+
+def test_recorded_checksum_is_announced_only_once_the_stamp_holds_it(tmp_path):
+    """An unpublished hash is said to be 'recorded in .complete' only when that file exists
+    and holds it; a preparation that fails on its layout claims no record."""
+    arc = make_targz(tmp_path / "tiny.tar.gz")
+    root, logs = tmp_path / "root", []
+
+    def log(msg):
+        logs.append((msg, (root / ".complete").is_file()))
+
+    bad = spec_for(arc.as_uri(), "tiny.tar.gz", None, layout=LAYOUT + (("tiny/z/*", 1),))
+    with pytest.raises(DataError, match="lacks the expected layout"):
+        dl.prepare(bad, root, progress=False, log=log)
+    assert not any("no published checksum" in m for m, _ in logs)
+    assert not (root / ".complete").exists()
+    logs.clear()
+    stamp = dl.prepare(spec_for(arc.as_uri(), "tiny.tar.gz", None), root, progress=False, log=log)
+    said = [(m, stamped) for m, stamped in logs if "no published checksum" in m]
+    assert len(said) == 1 and said[0][1] and sha256(arc) in said[0][0]
+    assert str(root / ".complete") in said[0][0] and stamp["files"]["tiny.tar.gz"] == sha256(arc)
