@@ -26,7 +26,8 @@ name. Layouts read (as ``ci_inpaint.data.download.SPECS`` prepares them) and spl
   for every split; items are masks, 1 = hole).
 
 Conventions (whole repository): images float32 (C, H, W) in [-1, 1], ``__getitem__`` a pure
-function of the index, items are dicts with ``"image"`` (+ ``"label"`` int64); masks 1 = hole.
+function of the index (of ``(seed, epoch, index)`` for epoch-aware sets: random crops, flips,
+partners; see ``ci_inpaint.data.epochs``), items are dicts with ``"image"`` (+ ``"label"`` int64); masks 1 = hole.
 """
 
 from __future__ import annotations
