@@ -1,10 +1,14 @@
 """KFFA, LPIPS diversity and the 2D-toy mode metrics on hand-placed inputs."""
 
-import math
+import dataclasses
+import hashlib
+import itertools
+import warnings
 
 import pytest
 import torch
 
+from ci_inpaint import weights
 from ci_inpaint.errors import UserError, WeightsMissingError
 from ci_inpaint.metrics import kffa, lpips_div, lpips_diversity, toy_mode_metrics
 
@@ -39,37 +43,88 @@ def test_toy_mode_metrics_hand_placed():
     assert toy_mode_metrics(torch.zeros(2500, 2), centers, 1.0)["min_count"] == 20
 
 
-def test_lpips_fallback_name_and_behaviour(monkeypatch, tmp_path):
+def brute_force(model, samples, pairs):
+    """Mean over inputs of the mean LPIPS over pairs, one lpips.LPIPS call per pair."""
+    per_input = []
+    for x in samples:
+        s = len(x)
+        ps = itertools.combinations(range(s), 2) if pairs == "all" else zip(range(s - 1),
+                                                                          range(1, s))
+        per_input.append(torch.stack([model(x[i:i + 1], x[j:j + 1]).flatten()[0]
+                                      for i, j in ps]).double().mean())
+    return float(torch.stack(per_input).mean())
+
+
+@pytest.fixture
+def no_weights(monkeypatch, tmp_path):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # no AlexNet weights
+    return tmp_path
+
+
+def test_lpips_fallback_matches_brute_force_pairs(no_weights):
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(3, 4, 3, 32, 32, generator=g) * 2 - 1
+    model = lpips_div.resolve_lpips("fallback")[1]
+    for pairs in ("all", "consecutive"):
+        # batch_size 5: one input per AlexNet pass, pairs split over several steps
+        out = lpips_diversity(x, pairs=pairs, batch_size=5)
+        assert out["name"] == "lpips_fallback_randalex" and out["pairs"] == pairs
+        assert out["value"] == pytest.approx(brute_force(model, x, pairs), rel=1e-5)
+    assert lpips_diversity(x)["n_pairs"] == 6 and lpips_diversity(x)["pairs"] == "all"
+    assert lpips_diversity(x, pairs="consecutive")["n_pairs"] == 3
+    assert lpips_diversity(x, batch_size=64)["value"] == pytest.approx(
+        lpips_diversity(x, batch_size=4)["value"], rel=1e-6)  # chunking changes nothing
+
+
+def test_lpips_learned_layers_match_brute_force(no_weights, monkeypatch):
+    import lpips
+
+    # the shipped linear layers on a random trunk: the path lpips_alex takes
+    with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torchvision's legacy `pretrained`
+        torch.manual_seed(1)
+        model = lpips.LPIPS(net="alex", pnet_rand=True, verbose=False).eval().requires_grad_(False)
+    monkeypatch.setattr(lpips_div, "resolve_lpips", lambda net: ("lpips_alex", model))
+    x = torch.rand(2, 3, 1, 24, 24, generator=torch.Generator().manual_seed(2)) * 2 - 1
+    up = torch.nn.functional.interpolate(x.expand(-1, -1, 3, -1, -1).flatten(0, 1), size=64,
+                                         mode="bilinear", align_corners=False).view(2, 3, 3, 64, 64)
+    out = lpips_diversity(x)  # grey and small: repeated to RGB, upsampled to 64
+    assert out["resized_to"] == 64
+    assert out["value"] == pytest.approx(brute_force(model, up, "all"), rel=1e-5)
+
+
+def test_lpips_fallback_behaviour(no_weights):
     g = torch.Generator().manual_seed(0)
     base = torch.rand(2, 1, 3, 32, 32, generator=g) * 2 - 1
     same = lpips_diversity(base.expand(2, 4, 3, 32, 32).clone())
-    assert same["name"] == "lpips_fallback_randalex" and same["value"] == pytest.approx(0, abs=1e-6)
+    assert same["value"] == pytest.approx(0, abs=1e-6)
     varied = torch.rand(2, 4, 3, 32, 32, generator=g) * 2 - 1
     near = (base + 0.05 * varied).clamp(-1, 1)
     far_v = lpips_diversity(varied)["value"]
     near_v = lpips_diversity(torch.cat([base, near[:, :3]], 1))["value"]
     assert far_v > near_v > 0
-    # all pairs vs consecutive: for 3 samples a, b, c the sets differ by the pair (a, c)
-    three = varied[:, :3]
-    d = lpips_div.resolve_lpips("fallback")[1]
-    ab, bc, ac = (d(three[:, i], three[:, j]).flatten() for i, j in [(0, 1), (1, 2), (0, 2)])
-    cons = lpips_diversity(three, pairs="consecutive")["value"]
-    allp = lpips_diversity(three, pairs="all")["value"]
-    assert cons == pytest.approx(float(((ab + bc) / 2).mean()), rel=1e-5)
-    assert allp == pytest.approx(float(((ab + bc + ac) / 3).mean()), rel=1e-5)
-    small = lpips_diversity(torch.rand(1, 2, 1, 16, 16) * 2 - 1)  # grey, small: upsampled
-    assert small["resized_to"] == 64 and math.isfinite(small["value"])
+    with pytest.raises(UserError, match="pairs"):
+        lpips_diversity(varied, pairs="random")
+    with pytest.raises(UserError, match="S>=2"):
+        lpips_diversity(varied[:, :1])
 
 
-def test_lpips_auto_uses_alex_only_when_present(monkeypatch, tmp_path):
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+def test_lpips_alex_only_with_a_matching_hash(no_weights, monkeypatch):
     assert lpips_div.resolve_lpips("auto")[0] == "lpips_fallback_randalex"
-
     with pytest.raises(WeightsMissingError, match="alexnet-owt-7be5be79.pth"):
         lpips_div.resolve_lpips("alex")
     monkeypatch.setattr(lpips_div, "_build", lambda kind: kind)
-    ckpt = tmp_path / "hub" / "checkpoints"
+    ckpt = no_weights / "hub" / "checkpoints"
     ckpt.mkdir(parents=True)
-    (ckpt / "alexnet-owt-7be5be79.pth").write_bytes(b"x")
+    (ckpt / "alexnet-owt-7be5be79.pth").write_bytes(b"not alexnet")
+    # present but its sha256 does not start with 7be5be79: never named lpips_alex
+    with pytest.warns(UserWarning, match="does not match the sha256 prefix 7be5be79"):
+        assert lpips_div.resolve_lpips("auto") == ("lpips_fallback_randalex", "fallback")
+    with pytest.raises(WeightsMissingError, match="does not match"):
+        lpips_div.resolve_lpips("alex")
+    # a registry whose prefix is this file's hash: now it is the real metric
+    prefix = hashlib.sha256(b"not alexnet").hexdigest()[:8]
+    monkeypatch.setitem(weights.REGISTRY, "alexnet",
+                        dataclasses.replace(weights.REGISTRY["alexnet"], hash_prefix=prefix))
     assert lpips_div.resolve_lpips("auto") == ("lpips_alex", "alex")
+    assert lpips_div.resolve_lpips("alex") == ("lpips_alex", "alex")
