@@ -207,7 +207,7 @@ def test_torchrun_two_cpu_processes(tmp_path):
     r = subprocess.run(
         [PY, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
          "-m", "ci_inpaint.cli", "train", "toy_regression", "--profile", "smoke", "--out", str(out),
-         "--set", "device=cpu", "steps=30", "progress=off"],
+         "--set", "device=cpu", "steps=30", "progress=off", "batchnorm=true"],
         capture_output=True, text=True, env=env, timeout=220,
     )
     assert r.returncode == 0, r.stderr[-3000:]
@@ -220,7 +220,33 @@ def test_torchrun_two_cpu_processes(tmp_path):
     assert len(st["rng"]) == 2  # both ranks' RNG states are kept for resume
     assert rows[-1]["mse"] < rows[0]["mse"]
     spread = [x["eval/rank_spread"] for x in _losses(out, evals=True) if "eval/rank_spread" in x]
-    assert spread == [0.0]  # gradients were averaged: both ranks hold identical weights
+    assert spread == [0.0]  # grads averaged, BN buffers broadcast: identical weights and buffers
+
+
+@pytest.mark.timeout(240)
+def test_two_process_steps_equal_one_process_steps_on_the_same_global_batch(tmp_path):
+    """Without noise, 2 ranks x batch 8 take the same steps as 1 process x batch 16 (the union of
+    the ranks' shards is the single process's batch); a parameter that gets no gradient on any
+    rank is untouched and has no Adam state, as in one process (it used to get zero grads)."""
+    knobs = ["noise=0", "unused_param=true", "weight_decay=0.1", "steps=4", "progress=off",
+             "device=cpu", "ckpt_every=4"]
+    one = tmp_path / "one"
+    subprocess.run(CLI + ["train", "toy_regression", "--profile", "smoke", "--out", str(one),
+                          "--set", "batch_size=16", *knobs], check=True, capture_output=True)
+    two = tmp_path / "two"
+    r = subprocess.run(
+        [PY, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+         "-m", "ci_inpaint.cli", "train", "toy_regression", "--profile", "smoke", "--out", str(two),
+         "--set", "batch_size=8", *knobs],
+        capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=220)
+    assert r.returncode == 0, r.stderr[-3000:]
+    wa, wb = _weights(one), _weights(two)
+    for k in wa:
+        assert torch.allclose(wa[k], wb[k], rtol=1e-5, atol=1e-6), k
+    assert torch.equal(wb["head.unused"], torch.ones(3))
+    st = torch.load(two / "checkpoints" / "last.pt", weights_only=False)
+    n_head = len(st["optimizers"]["head"]["param_groups"][0]["params"])
+    assert len(st["optimizers"]["head"]["state"]) == n_head - 1  # no Adam state for `unused`
 
 
 def test_jsonl_has_every_step_and_history_the_window_means(tmp_path):
