@@ -85,7 +85,11 @@ def run(steps: int = 300, device: str = "auto", repeats: int = 5) -> dict[str, f
 
 def cli_bench(args: argparse.Namespace) -> int:
     r = run(args.steps, args.device, args.repeats)
-    print("| device | bare loop ms/step | engine ms/step | overhead |")
-    print("| --- | --- | --- | --- |")
-    print(f"| {r['device']} | {r['bare_ms']:.2f} | {r['engine_ms']:.2f} | {r['overhead_pct']:+.1f} % |")
+    name = r["device"]
+    if name.startswith("cuda"):
+        name += f" ({torch.cuda.get_device_name()})"
+    print("| device | bare loop ms/step | engine ms/step | engine steps/s | overhead |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    print(f"| {name} | {r['bare_ms']:.2f} | {r['engine_ms']:.2f} | {1e3 / r['engine_ms']:.1f} "
+          f"| {r['overhead_pct']:+.1f} % |")
     return 0
