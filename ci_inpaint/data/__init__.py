@@ -5,7 +5,9 @@ Conventions (whole repository):
 - Datasets are map-style ``torch.utils.data.Dataset``s whose ``__getitem__`` is a pure
   function of the index: no global RNG inside (the engine's exact resume relies on it); any
   randomness (a random crop, a random partner image) is derived from the ``seed`` given at
-  construction plus the index.
+  construction plus the index -- and, for datasets that set ``epoch_aware`` (fresh crops, flips
+  and masks every epoch), the epoch: they are indexed with ``EpochKey(epoch, index)``
+  (module ``epochs``; ``MaskedDataset`` in module ``inpaint`` adds a fresh mask per epoch).
 - Items are dicts: at least ``{"image": Tensor}``, plus ``"label"`` (int64 tensor) where
   there is one, and dataset-specific keys (``"mask"``, ``"factors"``, ``"box"``, ``"A"``...).
 - Masks: 1 = hole (missing), 0 = known.
@@ -17,13 +19,16 @@ import importlib
 
 from .bundled import PHOTO_SPLITS, PHOTOS, Digits, LFWFaces, PhotoPatches
 from .catalog import DATASETS, dataset_table, format_table, get_dataset
+from .epochs import EpochKey, item_generator
 from .folders import CIFAR10, ClassFolder, ImageFolder, PairedFolder, UnpairedFolder
+from .inpaint import MaskedDataset, folder_masks, generated_masks, object_masks
 from .synthetic import PALETTE, SHAPES, FactorShapes
 
 __all__ = [
     "CIFAR10", "DATASETS", "PALETTE", "PHOTOS", "PHOTO_SPLITS", "SHAPES", "ClassFolder",
-    "Digits", "FactorShapes", "ImageFolder", "LFWFaces", "PairedFolder", "PhotoPatches",
-    "UnpairedFolder", "dataset_table", "format_table", "get_dataset",
+    "Digits", "EpochKey", "FactorShapes", "ImageFolder", "LFWFaces", "MaskedDataset",
+    "PairedFolder", "PhotoPatches", "UnpairedFolder", "dataset_table", "folder_masks",
+    "format_table", "generated_masks", "get_dataset", "item_generator", "object_masks",
 ]
 
 

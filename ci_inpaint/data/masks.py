@@ -433,12 +433,14 @@ class MaskFolder(Dataset):
         self.seed, self.epoch = int(seed), 0
         if not self.root.is_dir():
             raise DataError(f"mask folder {self.root} does not exist: run "
-                            "data_scripts/nvidia_masks.py or pass the folder holding the mask PNGs")
+                            ".venv/bin/python data_scripts/nvidia_masks.py or pass the folder "
+                            "holding the mask PNGs")
         files = sorted(p for p in self.root.rglob("*")
                        if p.suffix.lower() in IMAGE_EXTS and p.is_file())
         if not files:
             raise DataError(f"mask folder {self.root} holds no {'/'.join(IMAGE_EXTS)} files: "
-                            "run data_scripts/nvidia_masks.py or point root at the mask images")
+                            "run .venv/bin/python data_scripts/nvidia_masks.py or point root at "
+                            "the mask images")
         if invert == "auto":
             pick = files[:: max(1, len(files) // 64)][:64]
             invert = bool(np.median([_load_binary(p).mean() for p in pick]) > 0.5)
