@@ -1,7 +1,7 @@
 """Wall time and peak memory of notebooks/01_divco under the smoke and quick profiles.
 
 Runs the notebook through papermill (kernel python3, CI_INPAINT_QUIET=1) with
-:func:`ci_inpaint.notebooks.run_one`, which polls the summed RSS of the kernel's process tree,
+:func:`ci_inpaint.toolchain.runner.run_one`, which polls the summed RSS of the kernel's process tree,
 and prints a markdown table against the budgets (smoke < 30 s, quick < 5 min on 2 CPU cores).
 
     .venv/bin/python benchmarks/bench_divco_notebook.py [--profiles smoke quick] [--out DIR]
@@ -16,7 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ci_inpaint.notebooks import markdown_table, notebooks_dir, run_one
+from ci_inpaint.notebooks import markdown_table, notebooks_dir
+from ci_inpaint.toolchain.runner import run_one
 
 BUDGET_S = {"smoke": 30.0, "quick": 300.0}
 
@@ -37,7 +38,7 @@ def bench(profiles: list[str], out: Path) -> list[dict]:
             "peak RSS MB": res.peak_rss_mb,
             "budget s": BUDGET_S.get(profile, "-"),
             "within budget": wall <= BUDGET_S.get(profile, float("inf")),
-            "claims held": f"{sum(c['holds'] for c in claims)}/{len(claims)}",
+            "claims held": f"{sum(c['verdict'] == 'holds' for c in claims)}/{len(claims)}",
             "error": res.error or "",
         })
     return rows

@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--profile", default="quick", help="smoke | quick (default) | full")
     r.add_argument("--out", help="output folder (default runs/notebooks-<timestamp>)")
     r.add_argument("--timeout", type=float, default=None, help="seconds per notebook (default: per profile)")
-    r.set_defaults(func=_lazy("ci_inpaint.notebooks", "cli_run"))
+    r.set_defaults(func=_lazy("ci_inpaint.toolchain.runner", "cli_run"))
     sw = nbs.add_parser("sweep", help="run one notebook over a parameter grid and plot it",
                         description="Run NOTEBOOK once per point of the Cartesian grid (papermill), "
                         "collect each run's summary.json and plot a metric against the first key. "

@@ -1,8 +1,10 @@
 """The report of a notebook run: ``index.md`` and ``index.html`` in the run directory.
 
-One overview table (status, runtime, peak memory, claims held, links), then per notebook its
-metrics beside the paper's values (``summary.json`` schema in :mod:`ci_inpaint.notebooks`),
-its claims, its error if it failed, and its figures.
+One overview table (status, runtime, peak memory, claims by verdict, links), then per notebook
+its metrics beside the paper's values with their notes (intervals, FID sample counts), its
+claims with their three-way verdicts (holds / inconclusive / does not hold), the paper's number
+and source, the test that decided and why ours differs, its error if it failed, and its figures
+(``summary.json`` schema in :mod:`ci_inpaint.notebooks` and docs/notebooks.md).
 """
 
 from __future__ import annotations
@@ -30,16 +32,34 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+METRIC_COLS = ["metric", "this run", "note", "paper", "source"]
+CLAIM_COLS = ["verdict", "claim", "ours", "paper", "source", "test", "why ours differs"]
+MARK = {"holds": "✅ holds", "inconclusive": "❔ inconclusive", "does not hold": "❌ does not hold"}
+
+
+def _paper_value(ref: dict[str, Any] | None) -> str:
+    if not ref:
+        return ""
+    out = _fmt(ref.get("value"))
+    if ref.get("std") is not None:
+        out += f" ± {_fmt(ref['std'])}"
+    if ref.get("n") is not None:
+        out += f" (n = {ref['n']})"
+    return out
+
+
 def metric_rows(summary: dict[str, Any] | None) -> list[dict[str, str]]:
-    """Rows ``metric | this run | paper | source``: metrics first, then paper-only values."""
+    """Rows ``metric | this run | note | paper | source``: metrics first, then paper-only."""
     if not summary:
         return []
     metrics, paper = summary.get("metrics", {}), summary.get("paper", {})
+    notes = summary.get("notes", {})
     rows = []
     for name in list(metrics) + [k for k in paper if k not in metrics]:
         ref = paper.get(name, {})
         rows.append({"metric": name, "this run": _fmt(metrics.get(name)),
-                     "paper": _fmt(ref.get("value")), "source": _fmt(ref.get("source"))})
+                     "note": notes.get(name, ""), "paper": _paper_value(ref),
+                     "source": _fmt(ref.get("source"))})
     return rows
 
 
@@ -47,9 +67,20 @@ def _claims(summary: dict[str, Any] | None) -> list[dict[str, Any]]:
     return list((summary or {}).get("claims", []))
 
 
+def claim_rows(summary: dict[str, Any] | None) -> list[dict[str, str]]:
+    """One row per claim: verdict, text, ours, the paper's number and source, test, why."""
+    return [{"verdict": MARK.get(c["verdict"], c["verdict"]), "claim": c["text"],
+             "ours": c.get("ours", ""), "paper": _paper_value(c.get("paper")),
+             "source": _fmt((c.get("paper") or {}).get("source")), "test": c.get("evidence", ""),
+             "why ours differs": c.get("why_differs", "")} for c in _claims(summary)]
+
+
 def _claims_cell(summary: dict[str, Any] | None) -> str:
     claims = _claims(summary)
-    return f"{sum(c['holds'] for c in claims)}/{len(claims)}" if claims else "-"
+    if not claims:
+        return "-"
+    n = {v: sum(c["verdict"] == v for c in claims) for v in MARK}
+    return f"{n['holds']} hold · {n['inconclusive']} inconclusive · {n['does not hold']} do not hold"
 
 
 def _header() -> list[str]:
@@ -78,7 +109,7 @@ def overview_rows(results: list[Any]) -> list[dict[str, str]]:
     return [{"notebook": _get(r, "name"), "status": _get(r, "status"),
              "runtime (s)": f"{_get(r, 'runtime_s', 0.0):.1f}",
              "peak memory (MB)": f"{_get(r, 'peak_rss_mb', 0.0):.0f}",
-             "claims held": _claims_cell(_get(r, "summary")),
+             "claims": _claims_cell(_get(r, "summary")),
              "executed notebook": _get(r, "notebook", "")} for r in results]
 
 
@@ -96,13 +127,13 @@ def render_markdown(results: list[Any], profile: str = "") -> str:
         out += ["", f"## {_get(r, 'name')}", ""]
         if _get(r, "status") != "ok":
             out += [f"**{_get(r, 'status')}**: `{_get(r, 'error')}`", ""]
+        crows = claim_rows(summary)
+        if crows:
+            out += ["Claims (verdicts from 95 % intervals; see docs/design.md):", ""]
+            out += _md_table(crows, CLAIM_COLS) + [""]
         mrows = metric_rows(summary)
         if mrows:
-            out += _md_table(mrows, ["metric", "this run", "paper", "source"]) + [""]
-        for c in _claims(summary):
-            out.append(f"- {'✅ holds' if c['holds'] else '❌ does not hold'}: {c['text']}")
-        if _claims(summary):
-            out.append("")
+            out += _md_table(mrows, METRIC_COLS) + [""]
         out += [f"![{Path(f).name}]({f})" for f in _get(r, "figures", [])]
     return "\n".join(out).rstrip() + "\n"
 
@@ -137,15 +168,12 @@ def render_html(results: list[Any], profile: str = "") -> str:
         if _get(r, "status") != "ok":
             parts.append(f'<p class="bad"><b>{e(_get(r, "status"))}</b>: '
                          f'<code>{e(_get(r, "error", ""))}</code></p>')
+        crows = claim_rows(summary)
+        if crows:
+            parts.append(_html_table(crows, CLAIM_COLS))
         mrows = metric_rows(summary)
         if mrows:
-            parts.append(_html_table(mrows, ["metric", "this run", "paper", "source"]))
-        if _claims(summary):
-            items = "".join(
-                f'<li class="{"ok" if c["holds"] else "bad"}">'
-                f'{"holds" if c["holds"] else "does not hold"}: {e(c["text"])}</li>'
-                for c in _claims(summary))
-            parts.append(f"<ul>{items}</ul>")
+            parts.append(_html_table(mrows, METRIC_COLS))
         parts += [f'<p><img src="{e(f)}" alt="{e(Path(f).name)}"></p>'
                   for f in _get(r, "figures", [])]
     parts.append("</body></html>")

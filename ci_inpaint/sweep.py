@@ -8,8 +8,8 @@ summary metrics) and ``plot_sweep`` draws a metric against a parameter. From the
     ci-inpaint notebooks sweep 01_divco --grid lambda_contra=0.3,1,3 tau=0.1,1 \\
         --profile smoke --out runs/sweep_divco
 
-Kernel ``python3`` (this environment's, see :func:`ci_inpaint.notebooks.kernel_env`) with
-``CI_INPAINT_QUIET=1``. A failed run is recorded in its ``params.json`` and the sweep goes on.
+Kernel ``python3`` (this environment's, see :func:`ci_inpaint.toolchain.runner.kernel_env`)
+with ``CI_INPAINT_QUIET=1``. A failed run is recorded in its ``params.json`` and the sweep goes on.
 """
 
 from __future__ import annotations
@@ -87,13 +87,10 @@ def run_sweep(notebook: str | Path, grid: dict[str, list], profile: str = "smoke
     Parameters passed to papermill: ``profile``, ``out_dir`` (the point's folder), then
     ``base_params``, then the point's values (which win).
     """
-    import papermill as pm
-
-    from .notebooks import KERNEL_NAME, kernel_env
+    from .toolchain.runner import execute
 
     source = _resolve_notebook(notebook)
     out = Path(out)
-    kernel_env()  # kernel python3 = this interpreter's; CI_INPAINT_QUIET=1
     for point in grid_points(grid):
         run_dir = out / param_string(point)
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -102,9 +99,7 @@ def run_sweep(notebook: str | Path, grid: dict[str, list], profile: str = "smoke
         record: dict[str, Any] = {"point": point, "params": params, "status": "ok"}
         print(f"[sweep] {run_dir.name}", flush=True)
         try:
-            pm.execute_notebook(str(source), str(run_dir / source.name), parameters=params,
-                                kernel_name=KERNEL_NAME, cwd=str(source.parent),
-                                progress_bar=False, execution_timeout=timeout)
+            execute(source, run_dir / source.name, params, timeout)
         except Exception as exc:  # noqa: BLE001 - a failed point is recorded, the sweep goes on
             record["status"] = "failed"
             record["error"] = str(exc).strip().splitlines()[-1][:300] if str(exc).strip() \
@@ -115,7 +110,8 @@ def run_sweep(notebook: str | Path, grid: dict[str, list], profile: str = "smoke
 
 
 def collect(out: str | Path) -> list[dict[str, Any]]:
-    """One row per run folder of ``out`` with a summary.json: grid values + metrics + claims held."""
+    """One row per run folder of ``out`` with a summary.json: grid values + metrics + the number
+    of claims per verdict (``claims_held``, ``claims_inconclusive``, ``claims_total``)."""
     rows = []
     for summ in sorted(Path(out).glob("*/summary.json")):
         run_dir = summ.parent
@@ -126,7 +122,8 @@ def collect(out: str | Path) -> list[dict[str, Any]]:
                                "status": rec.get("status", "ok")}
         row.update(summary.get("metrics", {}))
         claims = summary.get("claims", [])
-        row["claims_held"] = sum(bool(c.get("holds")) for c in claims)
+        row["claims_held"] = sum(c.get("verdict") == "holds" for c in claims)
+        row["claims_inconclusive"] = sum(c.get("verdict") == "inconclusive" for c in claims)
         row["claims_total"] = len(claims)
         rows.append(row)
     return rows
@@ -179,7 +176,7 @@ def cli_sweep(args: Any) -> int:
     failed = [r for r in rows if r.get("status") != "ok"]
     x = next(iter(grid))
     numeric = [k for r in rows[:1] for k, v in r.items()
-               if _is_num(v) and k not in grid and k not in ("claims_held", "claims_total")]
+               if _is_num(v) and k not in grid and not k.startswith("claims_")]
     # prefer a DivCo FID (Fig. 7's metric), then a DivCo quality share, then anything numeric
     y = getattr(args, "plot_y", None) or next(
         (k for want in ("divco_fid", "divco_high_quality", "fid", "")

@@ -19,6 +19,10 @@ out_dir = ""  # empty: runs/notebooks/00_start-<profile>
 data_root = ""  # empty: bundled data; else a dataset folder prepared by data_scripts/
 
 # %%
+from ci_inpaint.notebooks import check_parameters
+
+check_parameters(globals(), "00_start")  # each parameter has its default's type
+
 import platform
 
 import torch
@@ -26,15 +30,16 @@ from IPython.display import Markdown, display
 
 import ci_inpaint
 from ci_inpaint.data.catalog import dataset_table
+from ci_inpaint.experiments import fact
 from ci_inpaint.methods import get_method, method_names
 from ci_inpaint.notebooks import (
-    TIME_LIMITS,
     list_notebooks,
     markdown_table,
     notebooks_dir,
     resolve_out_dir,
     write_summary,
 )
+from ci_inpaint.toolchain.runner import TIME_LIMITS
 from ci_inpaint.weights import status_rows
 
 out = resolve_out_dir("00_start", out_dir, profile)
@@ -155,9 +160,10 @@ metrics = {
     "weights_total": len(weights),
 }
 offline = [r for r in datasets if r["kind"] in ("bundled", "synthetic")]
-claims = [{"text": "every bundled and synthetic dataset is present without a download",
-           "holds": all(bool(r["present"]) for r in offline) and bool(offline)}]
+claims = [fact("every bundled and synthetic dataset is present without a download",
+                all(bool(r["present"]) for r in offline) and bool(offline),
+                ours=f"{sum(bool(r['present']) for r in offline)} of {len(offline)} present")]
 path = write_summary(out, "00_start", metrics, claims=claims, profile=profile)
 print(markdown_table([metrics]))
 print(f"summary written to {path.name} in out_dir")
-assert claims[0]["holds"], "a bundled dataset is missing: reinstall with `make test`"
+assert claims[0].verdict == "holds", "a bundled dataset is missing: reinstall with `make test`"

@@ -33,7 +33,8 @@
 # $\|E(G(z, y)) - z\|_1$, which looks at one code at a time.
 #
 # The code: `ci_inpaint/losses/divco.py` (losses), `ci_inpaint/methods/divco_toy.py` (Fig. 1),
-# `ci_inpaint/methods/divco_images.py` (Tables 3-4), `ci_inpaint/sweep.py` (Fig. 7).
+# `ci_inpaint/methods/divco_images.py` (Tables 3-4), `ci_inpaint/experiments/divco.py` (the
+# grids of runs, the paper's numbers and its claims), `ci_inpaint/sweep.py` (Fig. 7).
 # Where the official code differs from the paper we follow the paper and offer the code's way
 # as an option: it *sums* the cross-entropy over the batch (we average) and its feature
 # normalisation is off by default (`normalize=False` here; Eq. 2 says cosine, our default).
@@ -54,10 +55,15 @@ tau = 1.0  # temperature of Eq. 2 (paper 1)
 radius = -1.0  # R of the latent cube; -1 means the paper value per part (toy 0.01, images 0.001)
 toy_steps = 0  # steps per toy run; 0 means the profile default
 image_steps = 300  # steps per image run in quick and full; 0 means the profile default
-threads = 1  # torch intra-op threads (0 leaves the default); 1 is fastest for these small nets
-sweep_dir = "runs/sweep_divco"  # a finished sweep to plot, relative to the repository root
+threads = 1  # torch threads per training run (0 leaves the default); 1 is fastest for these small nets
+workers = 2  # training processes at once (smoke uses 1); results do not depend on it
+sweep_dir = ""  # a finished sweep to plot (see Sensitivity); empty plots none
 
 # %%
+from ci_inpaint.notebooks import check_parameters
+
+check_parameters(globals(), "01_divco")  # each parameter has its default's type
+
 import math
 import time
 from pathlib import Path
@@ -66,16 +72,17 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown, display
 
+from ci_inpaint.experiments import aggregate, claim_rows, load_run, table_rows, tally
+from ci_inpaint.experiments import divco as exp
 from ci_inpaint.losses import divco_loss, sample_latents
 from ci_inpaint.notebooks import markdown_table, repo_root, resolve_out_dir, write_summary
 
 out = resolve_out_dir("01_divco", out_dir, profile)
-if threads:
-    torch.set_num_threads(threads)
 smoke = profile == "smoke"
+n_workers = 1 if smoke else workers
 toy_seeds = list(range(seed, seed + (1 if smoke else n_seeds)))
 img_seeds = list(range(seed, seed + (1 if smoke else image_seeds)))
-metrics, paper, claims = {}, {}, []
+metrics, notes, paper, claims = {}, {}, {}, []
 t_start = time.perf_counter()
 print(f"profile {profile}, part {part}, toy seeds {toy_seeds}, image seeds {img_seeds}")
 
@@ -154,8 +161,7 @@ assert inside_cross == 0
 # %%
 from ci_inpaint.methods import divco_toy
 
-TOY_REGS = ("none", "regression", "mode_seeking", "divco")
-toy_knobs = {"lambda_reg": lambda_contra, "tau": tau, "device": device}
+toy_knobs = {"lambda_reg": lambda_contra, "tau": tau, "device": device, "progress": "off"}
 if radius > 0:
     toy_knobs["radius"] = radius
 if toy_steps:
@@ -163,49 +169,40 @@ if toy_steps:
 toy_rows = []
 if part in ("all", "toy"):
     t0 = time.perf_counter()
-    # lambda_reg applies to the baselines too; lambda_contra, tau and R change only divco
-    toy_rows = divco_toy.run_toy(TOY_REGS, toy_seeds, profile=profile, out=out / "toy",
-                                 threads=threads or None, **toy_knobs)
+    # one run per regulariser x seed (experiments.run_grid: parallel, resumable); lambda_reg
+    # applies to the baselines too, lambda_contra, tau and R change only divco
+    toy_rows = exp.run_toy(toy_seeds, out / "toy", profile, workers=n_workers, threads=threads,
+                           **toy_knobs)
     print(f"{len(toy_rows)} toy runs in {time.perf_counter() - t0:.0f} s")
 
 # %%
 if toy_rows:
-    fig = divco_toy.plot_fig1(toy_rows, seed=toy_seeds[0])
+    fig = exp.plot_fig1(exp.load_methods(toy_rows, out / "toy", toy_seeds[0]))
     fig.savefig(out / "fig1_toy.png", dpi=110, bbox_inches="tight")
     plt.show()
 
+# %% [markdown]
+# Every cell below is mean ± sample std (ddof = 1) over seeds, then the Student-t 95 % interval
+# of the mean. A claim *holds* when the 95 % interval of the difference (Welch) lies wholly on
+# the claimed side, *does not hold* when it lies wholly on the other side, and is
+# *inconclusive* otherwise (or with one seed): two means alone never decide.
+
 # %%
-TOY_KEYS = ("modes_covered_0", "modes_covered_1", "high_quality", "cond_dep", "cond_purity")
 if toy_rows:
-    toy_table = divco_toy.aggregate(toy_rows, TOY_KEYS)
+    toy_table = aggregate(toy_rows, exp.TOY_KEYS)
     n_modes = [len(c) for c in divco_toy.LAYOUTS]
-    cols = {"modes_covered_0": f"modes class 0 (of {n_modes[0]})",
-            "modes_covered_1": f"modes class 1 (of {n_modes[1]})",
-            "high_quality": "high quality", "cond_dep": "cond. dependence",
-            "cond_purity": "purity"}
-    display(Markdown(markdown_table([
-        {"regulariser": r, **{cols[k]: f"{m:.3g} ± {s:.2g}" for k, (m, s) in d.items()}}
-        for r, d in toy_table.items()])))
+    labels = {"modes_covered": f"modes (of {sum(n_modes)})",
+              "modes_covered_0": f"class 0 (of {n_modes[0]})",
+              "modes_covered_1": f"class 1 (of {n_modes[1]})",
+              "high_quality": "high quality", "cond_dep": "cond. dependence",
+              "cond_purity": "purity"}
+    display(Markdown(markdown_table(table_rows(toy_table, exp.TOY_KEYS, labels, "regulariser"))))
     for r, d in toy_table.items():
-        for k, (m, _) in d.items():
-            metrics[f"toy_{r}_{k}"] = m
-        metrics[f"toy_{r}_modes_covered"] = d["modes_covered_0"][0] + d["modes_covered_1"][0]
-    all_modes = sum(n_modes)
-    cov = {r: metrics[f"toy_{r}_modes_covered"] for r in TOY_REGS}
-    hq = {r: metrics[f"toy_{r}_high_quality"] for r in TOY_REGS}
-    pur = {r: metrics[f"toy_{r}_cond_purity"] for r in TOY_REGS}
-    claims += [
-        {"text": "Fig. 1(d): DivCo covers every mode of both classes (mean over seeds)",
-         "holds": cov["divco"] == all_modes},
-        {"text": "Fig. 1(b): latent regression covers fewer modes than DivCo",
-         "holds": cov["regression"] < cov["divco"]},
-        {"text": "Fig. 1(c): mode seeking depends less on the class than DivCo (purity)",
-         "holds": pur["mode_seeking"] < pur["divco"]},
-        {"text": "toy: DivCo has the largest share of high-quality samples of the four",
-         "holds": hq["divco"] == max(hq.values())},
-    ]
-    display(Markdown(markdown_table([{"claim": c["text"], "holds": c["holds"]}
-                                     for c in claims])))
+        for k, st in d.items():
+            metrics[f"toy_{r}_{k}"], notes[f"toy_{r}_{k}"] = st.mean, st.format()
+    toy_claims = exp.toy_claims(toy_table, sum(n_modes))
+    claims += toy_claims
+    display(Markdown(markdown_table(claim_rows(toy_claims))))
 
 # %% [markdown]
 # **What the toy shows** (quick profile, 3 seeds; the committed outputs above): see the
@@ -230,7 +227,6 @@ if toy_rows:
 # %%
 from ci_inpaint.methods import divco_images
 
-IMG_REGS = ("none", "mode_seeking", "divco")
 img_knobs = {"lambda_contra": lambda_contra, "tau": tau, "device": device, "progress": "off"}
 if radius > 0:
     img_knobs["radius"] = radius
@@ -238,90 +234,63 @@ if image_steps and not smoke:
     img_knobs["steps"] = image_steps
 if data_root:
     img_knobs["data_root"] = data_root
-img = None
+img_rows = []
 if part in ("all", "images"):
     t0 = time.perf_counter()
-    img = divco_images.run_comparison(IMG_REGS, img_seeds, profile=profile,
-                                      out_dir=out / "images", **img_knobs)
-    print(f"{len(img['rows'])} image runs in {time.perf_counter() - t0:.0f} s")
+    img_rows = exp.run_images(img_seeds, out / "images", profile, workers=n_workers,
+                              threads=threads, **img_knobs)
+    print(f"{len(img_rows)} image runs in {time.perf_counter() - t0:.0f} s")
 
 # %%
-# Table 3 of the paper (CIFAR-10, 10 runs). Two DCGAN NDB cells (cat, deer) did not survive
-# the text extraction of the paper we work from, so the DCGAN NDB mean is over 8 classes.
-T3 = {
-    "ndb": {"none": [17.90, 18.40, 13.80, None, None, 14.50, 24.00, 24.60, 18.50, 15.90],
-            "mode_seeking": [17.40, 17.10, 14.10, 16.50, 20.70, 11.20, 22.30, 22.90, 16.40, 15.00],
-            "divco": [16.30, 16.90, 12.80, 10.70, 14.60, 11.00, 20.20, 20.90, 16.30, 14.60]},
-    "jsd": {"none": [.0098, .0125, .0082, .0086, .0069, .0088, .0150, .0171, .0112, .0088],
-            "mode_seeking": [.0095, .0121, .0083, .0154, .0072, .0072, .0134, .0154, .0096, .0084],
-            "divco": [.0091, .0119, .0076, .0059, .0058, .0058, .0124, .0126, .0085, .0078]},
-}
-T4_FID = {"none": 28.34, "mode_seeking": 27.09, "divco": 25.21}  # Table 4, CIFAR-10
-NAMES = {"none": "DCGAN", "mode_seeking": "MSGAN", "divco": "DivCo"}
+# the paper's Table 3 (per-class NDB/JSD, 10 runs) and Table 4 (FID, 10 runs), keyed like our
+# metrics so that the report puts them on the same row; the source says what differs
+fid_key = img_rows[0]["fid_name"] if img_rows else "fid"
+paper.update(exp.paper_metrics(fid_key))
 
+if img_rows:
+    img_table = aggregate(img_rows)
+    n_cls = sum(1 for k in img_table["none"] if k.startswith("ndb_c"))
+    fid_n = f"n = {img_rows[0]['fid_n_generated']} generated vs {img_rows[0]['fid_n_real']} real"
 
-def paper_mean(values):
-    vals = [v for v in values if v is not None]
-    return sum(vals) / len(vals)
-
-
-# keyed like our metrics so the report puts them on the same row; the source says what differs
-fid_key = img["rows"][0]["fid_name"] if img is not None else "fid"
-for reg in IMG_REGS:
-    for m in ("ndb", "jsd"):
-        n = sum(v is not None for v in T3[m][reg])
-        paper[f"images_{reg}_{m}_mean"] = {
-            "value": round(paper_mean(T3[m][reg]), 5),
-            "source": f"Table 3: CIFAR-10, k = 50 bins, mean of {n} per-class values"}
-    paper[f"images_{reg}_{fid_key}"] = {
-        "value": T4_FID[reg], "source": "Table 4: CIFAR-10, Inception FID (another scale)"}
-
-if img is not None:
-    summ = img["summary"]
-    fid_name = img["rows"][0]["fid_name"]
-    n_cls = sum(1 for k in summ["none"] if k.startswith("ndb_c"))
-
-    def ms(reg, key, digits=3):
-        d = summ[reg][key]
-        return f"{d['mean']:.{digits}g} ± {d['std']:.2g}"
+    def ms(st, digits=3):
+        return f"{st.mean:.{digits}g} ± {st.std:.2g}" if st.n > 1 else f"{st.mean:.{digits}g}"
 
     for m in ("ndb", "jsd"):
-        display(Markdown(f"**{m.upper()} per class (ours: digits, k = 10 bins; lower is better)**"))
+        display(Markdown(f"**{m.upper()} per class (ours: digits, k = {img_rows[0]['ndb_k']} bins, "
+                         "mean ± sample std over seeds; lower is better)**"))
         display(Markdown(markdown_table([
-            {"method": NAMES[r], **{f"class {c}": ms(r, f"{m}_c{c}") for c in range(n_cls)},
-             "mean": ms(r, f"{m}_mean"),
-             "paper mean (CIFAR-10, k = 50)": f"{paper_mean(T3[m][r]):.4g}"}
-            for r in IMG_REGS])))
+            {"method": exp.NAMES[r], **{f"class {c}": ms(img_table[r][f"{m}_c{c}"])
+                                        for c in range(n_cls)},
+             "mean [95 % CI]": img_table[r][f"{m}_mean"].format(),
+             "paper mean (CIFAR-10, k = 50)": f"{exp.paper_mean(exp.T3[m][r]):.4g}"}
+            for r in exp.IMG_REGS])))
     display(Markdown(markdown_table([
-        {"method": NAMES[r], f"{fid_name} (ours)": ms(r, fid_name, 4),
-         "FID (paper, CIFAR-10, Table 4)": T4_FID[r]} for r in IMG_REGS])))
-    for r in IMG_REGS:
-        metrics[f"images_{r}_ndb_mean"] = summ[r]["ndb_mean"]["mean"]
-        metrics[f"images_{r}_jsd_mean"] = summ[r]["jsd_mean"]["mean"]
-        metrics[f"images_{r}_{fid_name}"] = summ[r][fid_name]["mean"]
-    mean = {m: {r: summ[r][k]["mean"] for r in IMG_REGS}
-            for m, k in (("ndb", "ndb_mean"), ("jsd", "jsd_mean"), ("fid", fid_name))}
-    claims += [
-        {"text": "Table 3: DivCo has a lower mean NDB than DCGAN",
-         "holds": mean["ndb"]["divco"] < mean["ndb"]["none"]},
-        {"text": "Table 3: DivCo has a lower mean JSD than DCGAN and MSGAN",
-         "holds": mean["jsd"]["divco"] < min(mean["jsd"]["none"], mean["jsd"]["mode_seeking"])},
-        {"text": f"Table 4: DivCo has the lowest FID of the three ({fid_name})",
-         "holds": mean["fid"]["divco"] < min(mean["fid"]["none"], mean["fid"]["mode_seeking"])},
-    ]
+        {"method": exp.NAMES[r], f"{fid_key} (ours, {fid_n})": img_table[r][fid_key].format(4),
+         "FID (paper, CIFAR-10, Table 4)": "{:g} ± {:g}".format(*exp.T4_FID[r])}
+        for r in exp.IMG_REGS])))
+    for r in exp.IMG_REGS:
+        for k in ("ndb_mean", "jsd_mean", fid_key):
+            st = img_table[r][k]
+            metrics[f"images_{r}_{k}"], notes[f"images_{r}_{k}"] = st.mean, st.format()
+        notes[f"images_{r}_{fid_key}"] += f"; {fid_n}, features {img_rows[0]['fid_feature_net']}"
+    img_claims = exp.image_claims(img_table, fid_key)
+    claims += img_claims
+    display(Markdown(markdown_table(claim_rows(img_claims))))
+    # the trained generators of the first seed, loaded from their checkpoints
+    img_models = {r["variant"]: divco_images.generator_of(load_run(out / "images" / r["run"]))
+                  for r in img_rows if r["seed"] == img_seeds[0]}
 
 # %% [markdown]
 # Samples: one row per class, one column per latent code (the same code in every row), for
 # each method (first seed).
 
 # %%
-if img is not None:
+if img_rows:
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.8))
-    for ax, reg in zip(axes, IMG_REGS):
-        grid = divco_images.sample_grid(img["models"][f"{reg}-seed{img_seeds[0]}"],
-                                        n_classes=10, n_per_class=8, seed=0)
+    for ax, reg in zip(axes, exp.IMG_REGS):
+        grid = divco_images.sample_grid(img_models[reg], n_classes=10, n_per_class=8, seed=0)
         ax.imshow(grid.permute(1, 2, 0).numpy())
-        ax.set_title(NAMES[reg])
+        ax.set_title(exp.NAMES[reg])
         ax.axis("off")
     fig.tight_layout()
     fig.savefig(out / "samples_per_class.png", dpi=110, bbox_inches="tight")
@@ -332,15 +301,15 @@ if img is not None:
 # each method. A generator that uses its code changes the image along the walk.
 
 # %%
-if img is not None:
+if img_rows:
     from torchvision.utils import make_grid
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 2.6))
-    for ax, reg in zip(axes, IMG_REGS):
-        G = img["models"][f"{reg}-seed{img_seeds[0]}"]
+    for ax, reg in zip(axes, exp.IMG_REGS):
+        G = img_models[reg]
         walk = torch.cat([divco_images.latent_walk(G, c, steps=8) for c in (0, 3, 7)])
         ax.imshow(make_grid((walk + 1) / 2, nrow=8, padding=1, pad_value=1).permute(1, 2, 0))
-        ax.set_title(NAMES[reg])
+        ax.set_title(exp.NAMES[reg])
         ax.axis("off")
     fig.tight_layout()
     fig.savefig(out / "latent_walk.png", dpi=110, bbox_inches="tight")
@@ -362,13 +331,14 @@ if img is not None:
 # (`part=toy` runs only the cheap toy; `part=images` the image runs, whose FID is Fig. 7's
 # metric; each grid key is a parameter of this notebook.) From Python:
 # `ci_inpaint.sweep.run_sweep("01_divco", {"tau": [0.1, 1, 10]}, "quick", "runs/sweep_divco")`.
-# When `sweep_dir` holds such a sweep, the next cell plots it.
+# Run this notebook with `-p sweep_dir runs/sweep_divco` to plot such a sweep here (the
+# committed outputs show none: they never read a folder outside the repository's files).
 
 # %%
 from ci_inpaint import sweep
 
 sweep_path = Path(sweep_dir) if Path(sweep_dir).is_absolute() else repo_root() / sweep_dir
-sweep_rows = sweep.collect(sweep_path) if sweep_path.is_dir() else []
+sweep_rows = sweep.collect(sweep_path) if sweep_dir and sweep_path.is_dir() else []
 if sweep_rows:
     keys = [k for k in ("lambda_contra", "tau", "radius") if k in sweep_rows[0]]
     y = next((m for m in ("images_divco_fid_digits_classifier", "toy_divco_high_quality")
@@ -380,17 +350,19 @@ if sweep_rows:
         display(Markdown(markdown_table([{k: r.get(k) for k in ("run", *keys, y)}
                                          for r in sweep_rows])))
 else:
-    print(f"no sweep in {sweep_dir}: run the command above to make one")
+    print("no sweep to plot: run the command above, then pass -p sweep_dir <its --out>")
 
 # %% [markdown]
 # ## Summary
 
 # %%
 metrics["wall_s"] = round(time.perf_counter() - t_start, 1)
-path = write_summary(out, "01_divco", metrics, paper=paper, claims=claims, profile=profile)
-display(Markdown(markdown_table([{"claim": c["text"], "holds": c["holds"]} for c in claims])))
-print(f"{len(metrics)} metrics, {sum(c['holds'] for c in claims)} of {len(claims)} claims hold; "
-      f"summary written to {path.name} in out_dir")
+path = write_summary(out, "01_divco", metrics, paper=paper, claims=claims, profile=profile,
+                     notes=notes)
+display(Markdown(markdown_table(claim_rows(claims))))
+n = tally(claims)
+print(f"{len(metrics)} metrics; of {len(claims)} claims {n['holds']} hold, {n['inconclusive']} "
+      f"are inconclusive, {n['does not hold']} do not hold; {path.name} written to out_dir")
 assert all(math.isfinite(v) for v in metrics.values() if isinstance(v, float))
 
 # %% [markdown]

@@ -14,7 +14,6 @@ from ci_inpaint.losses.divco import divco_regularizer
 from ci_inpaint.methods.divco_images import (
     DivCoImages,
     DivCoImagesConfig,
-    aggregate,
     fid_score,
     latent_walk,
     per_class_ndb_jsd,
@@ -156,20 +155,6 @@ def test_fid_fallback_is_named(digits_test, tmp_path, monkeypatch):
     assert auto["name"] != "fid" or auto["feature_net"] == "inception_pool3"
 
 
-def test_aggregate_mean_std():
-    rows = [{"regularizer": "none", "seed": s, "ndb_mean": v, "fid_digits_classifier": 2 * v,
-             "fid_name": "fid_digits_classifier"} for s, v in enumerate([1.0, 2.0, 4.0])]
-    rows.append({"regularizer": "divco", "seed": 0, "ndb_mean": 5.0, "fid_digits_classifier": 1.0,
-                 "fid_name": "fid_digits_classifier"})
-    s = aggregate(rows)
-    assert list(s) == ["none", "divco"]
-    assert s["none"]["ndb_mean"]["mean"] == pytest.approx(7 / 3)
-    assert s["none"]["ndb_mean"]["std"] == pytest.approx(((16 / 9 + 1 / 9 + 25 / 9) / 2) ** 0.5)
-    assert s["none"]["fid_digits_classifier"]["mean"] == pytest.approx(14 / 3)
-    assert s["divco"]["ndb_mean"] == {"mean": 5.0, "std": 0.0, "n": 1}
-    assert "seed" not in s["none"] and "fid_name" not in s["none"]
-
-
 def test_errors_name_the_fix(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="dataset=digits"):
         train("divco", profile="smoke", out=tmp_path / "a", dataset="mnist")
@@ -184,20 +169,29 @@ def test_errors_name_the_fix(tmp_path, monkeypatch):
         train("divco", profile="smoke", out=tmp_path / "d", dataset="cifar10", data_root=str(empty))
 
 
-def test_run_comparison_table(tmp_path):
+def test_run_images_grid_rows_fid_counts_and_resume(tmp_path, monkeypatch):
     from torch import nn
 
-    from ci_inpaint.methods.divco_images import run_comparison
+    from ci_inpaint.experiments import aggregate, divco, load_run
+    from ci_inpaint.methods import divco_images
 
     feats = nn.Sequential(nn.AdaptiveAvgPool2d(2), nn.Flatten())  # cheap 12-d features
-    out = run_comparison(("none", "divco"), seeds=(0,), profile="smoke", out_dir=tmp_path,
-                         k=3, n_per_class=8, fid_n=24, feature_net=feats, progress="off")
-    assert [(r["regularizer"], r["seed"]) for r in out["rows"]] == [("none", 0), ("divco", 0)]
-    row = out["rows"][0]
+    real_fid = divco_images.fid_score
+    monkeypatch.setattr(divco_images, "fid_score",
+                        lambda G, ds, n, seed, feature_net: real_fid(G, ds, n=n, seed=seed,
+                                                                     feature_net=feats))
+    kw = {"profile": "smoke", "regs": ("none", "divco"), "k": 3, "n_per_class": 8, "fid_n": 24,
+          "progress": "off"}
+    rows = divco.run_images([0], tmp_path, **kw)
+    assert [(r["variant"], r["seed"]) for r in rows] == [("none", 0), ("divco", 0)]
+    row = rows[0]
     assert {"ndb_c0", "jsd_c9", "ndb_mean", "jsd_mean", "fid_name", row["fid_name"]} <= set(row)
     assert row["fid_name"] == "fid_sequential"
-    assert set(out["summary"]) == {"none", "divco"}
-    assert out["summary"]["divco"]["ndb_mean"]["n"] == 1
-    G = out["models"]["divco-seed0"]
+    assert row["fid_n_real"] == 24 and row["fid_n_generated"] == 24  # FID carries its counts
+    table = aggregate(rows)
+    assert set(table) == {"none", "divco"} and table["divco"]["ndb_mean"].n == 1
+    G = divco_images.generator_of(load_run(tmp_path / rows[1]["run"]))
     assert sample(G, [1], 2).shape == (2, 3, 32, 32)
-    assert (out["run_dirs"]["none-seed0"] / "checkpoints" / "last.pt").is_file()
+    assert (tmp_path / "none-s0" / "checkpoints" / "last.pt").is_file()
+    monkeypatch.setattr(divco_images, "evaluate_run", None)  # a second call evaluates nothing
+    assert divco.run_images([0], tmp_path, **kw) == rows

@@ -15,7 +15,9 @@ import pytest
 
 from ci_inpaint import notebooks as nbs
 from ci_inpaint.errors import ConfigError, UserError
-from ci_inpaint.report import metric_rows, render_html, render_markdown
+from ci_inpaint.experiments import Reference, fact
+from ci_inpaint.report import claim_rows, metric_rows, render_html, render_markdown
+from ci_inpaint.toolchain import pairs, runner
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
@@ -31,11 +33,14 @@ data_root = ""
 '''
 
 
+CHECK = '# %%\nfrom ci_inpaint.notebooks import check_parameters\ncheck_parameters(globals(), "{name}")\n\n'
+
+
 def make_pair(directory: Path, name: str, body: str, execute_outputs: bool = True) -> Path:
     """Write NAME.py (py:percent) and its .ipynb; fake an output so 'has outputs' holds."""
     py = directory / f"{name}.py"
-    py.write_text("# %% [markdown]\n# # Title\n\n" + PARAMS + "\n" + body)
-    nb = nbs.normalise(jupytext.read(py))
+    py.write_text("# %% [markdown]\n# # Title\n\n" + PARAMS + "\n" + CHECK.format(name=name) + body)
+    nb = pairs.normalise(jupytext.read(py))
     if execute_outputs:
         code = [c for c in nb.cells if c.cell_type == "code"][-1]
         code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="hi\n")]
@@ -53,7 +58,7 @@ def test_there_are_notebooks():
 
 @pytest.mark.parametrize("py", SOURCES, ids=[p.stem for p in SOURCES])
 def test_committed_pair_is_in_sync_with_outputs_and_parameters(py):
-    assert nbs.pair_problems(py) == []
+    assert pairs.pair_problems(py) == []
 
 
 def test_every_ipynb_has_a_py_source():
@@ -75,7 +80,7 @@ def test_nbval_sanitizer_rounds_floats_to_4_decimals_and_masks_addresses():
 
 def test_check_output_cells_need_committed_outputs(tmp_path):
     py = make_pair(tmp_path, "01_demo", "# %%\n# NBVAL_CHECK_OUTPUT\nprint(1)\n\n# %%\nx = 2\n")
-    assert any("NBVAL_CHECK_OUTPUT cells [2]" in p for p in nbs.pair_problems(py))
+    assert any("NBVAL_CHECK_OUTPUT cells [3]" in p for p in pairs.pair_problems(py))
 
 
 def test_jupytext_config_pairs_ipynb_with_percent_and_keeps_tags():
@@ -89,28 +94,28 @@ def test_jupytext_config_pairs_ipynb_with_percent_and_keeps_tags():
 
 def test_pair_problems_detects_drift_missing_outputs_and_parameters(tmp_path):
     py = make_pair(tmp_path, "01_demo", "# %%\nprint('hi')\n")
-    assert nbs.pair_problems(py) == []
+    assert pairs.pair_problems(py) == []
 
     py.write_text(py.read_text().replace("print('hi')", "print('changed')"))
-    assert any("out of sync" in p for p in nbs.pair_problems(py))
+    assert any("out of sync" in p for p in pairs.pair_problems(py))
 
     py = make_pair(tmp_path, "02_demo", "# %%\nprint('hi')\n", execute_outputs=False)
-    assert any("no outputs" in p for p in nbs.pair_problems(py))
+    assert any("no outputs" in p for p in pairs.pair_problems(py))
 
     py = tmp_path / "03_demo.py"
     py.write_text('# %% tags=["parameters"]\nprofile = "quick"\nseed = 0\n\n# %%\nx = 1\n')
-    nb = nbs.normalise(jupytext.read(py))
+    nb = pairs.normalise(jupytext.read(py))
     nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
     nbformat.write(nb, py.with_suffix(".ipynb"))
-    problems = " ".join(nbs.pair_problems(py))
+    problems = " ".join(pairs.pair_problems(py))
     assert "lacks data_root, device, out_dir" in problems
     assert "CI_INPAINT_PROFILE" in problems
 
     py.write_text("# %%\nx = 1\n")
-    nb = nbs.normalise(jupytext.read(py))
+    nb = pairs.normalise(jupytext.read(py))
     nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
     nbformat.write(nb, py.with_suffix(".ipynb"))
-    assert any("0 cells tagged 'parameters'" in p for p in nbs.pair_problems(py))
+    assert any("0 cells tagged 'parameters'" in p for p in pairs.pair_problems(py))
 
 
 def test_pair_problems_rejects_kernel_metadata(tmp_path):
@@ -121,28 +126,28 @@ def test_pair_problems_rejects_kernel_metadata(tmp_path):
     nb.metadata["language_info"]["version"] = "3.11.7"
     nb.cells[1].metadata["execution"] = {"iopub.status.busy": "2024"}
     nbformat.write(nb, ipynb)
-    problems = " ".join(nbs.pair_problems(py))
+    problems = " ".join(pairs.pair_problems(py))
     assert "kernelspec name" in problems and "language_info" in problems
     assert "metadata other than tags" in problems
     # normalise() repairs all three and keeps the parameters tag
-    nbformat.write(nbs.normalise(nbformat.read(ipynb, as_version=4)), ipynb)
-    assert nbs.pair_problems(py) == []
+    nbformat.write(pairs.normalise(nbformat.read(ipynb, as_version=4)), ipynb)
+    assert pairs.pair_problems(py) == []
 
 
 def test_sync_keeps_outputs_of_unchanged_cells_and_tags(tmp_path):
     py = make_pair(tmp_path, "01_demo", "# %%\nprint('hi')\n\n# %%\ny = 2\n")
     ipynb = py.with_suffix(".ipynb")
     nb = nbformat.read(ipynb, as_version=4)
-    nb.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="hi\n")]
+    nb.cells[3].outputs = [nbformat.v4.new_output("stream", name="stdout", text="hi\n")]
     nbformat.write(nb, ipynb)
     py.write_text(py.read_text().replace("y = 2", "y = 3"))
-    assert nbs.sync(tmp_path) == [ipynb]
+    assert pairs.sync(tmp_path) == [ipynb]
     nb = nbformat.read(ipynb, as_version=4)
     assert [c.source for c in nb.cells][-1] == "y = 3"
-    assert nb.cells[2].outputs[0]["text"] == "hi\n"  # unchanged cell keeps its output
+    assert nb.cells[3].outputs[0]["text"] == "hi\n"  # unchanged cell keeps its output
     assert nb.cells[1].metadata == {"tags": ["parameters"]}
-    assert nbs.pair_problems(py) == []
-    assert nbs.sync(tmp_path) == []  # second sync: nothing to do
+    assert pairs.pair_problems(py) == []
+    assert pairs.sync(tmp_path) == []  # second sync: nothing to do
 
 
 # ---------------------------------------------------------------------- helpers
@@ -150,19 +155,29 @@ def test_sync_keeps_outputs_of_unchanged_cells_and_tags(tmp_path):
 
 def test_assigned_names():
     src = "import os\na = 1\nb: int = 2\nc, d = 3, 4\ne += 1\nf = g = 5\n"
-    assert nbs.assigned_names(src) == {"a", "b", "e", "f", "g"}
+    assert pairs.assigned_names(src) == {"a", "b", "e", "f", "g"}
 
 
 def test_write_summary_schema(tmp_path):
     import numpy as np
 
+    claim = fact("fid < 2", bool(np.bool_(True)), ours="1.5",
+                 paper=Reference(2.0, "Table 1", std=0.1), why="")
     path = nbs.write_summary(tmp_path, "01_demo", {"fid": np.float32(1.5), "n": 3},
                              paper={"fid": {"value": 2.0, "source": "Table 1"}},
-                             claims=[{"text": "fid < 2", "holds": np.bool_(True)}], profile="smoke")
+                             claims=[claim, {"text": "n = 3", "verdict": "inconclusive"}],
+                             profile="smoke", notes={"fid": "n = 60 generated"})
     data = json.loads(path.read_text())
     assert data == {"notebook": "01_demo", "profile": "smoke", "metrics": {"fid": 1.5, "n": 3},
+                    "notes": {"fid": "n = 60 generated"},
                     "paper": {"fid": {"value": 2.0, "source": "Table 1"}},
-                    "claims": [{"text": "fid < 2", "holds": True}]}
+                    "claims": [{"text": "fid < 2", "verdict": "holds", "evidence": "deterministic check",
+                                "ours": "1.5", "paper": {"value": 2.0, "source": "Table 1", "std": 0.1},
+                                "why_differs": ""},
+                               {"text": "n = 3", "verdict": "inconclusive", "evidence": "", "ours": "",
+                                "paper": None, "why_differs": ""}]}
+    with pytest.raises(ValueError, match="verdict"):
+        nbs.write_summary(tmp_path, "x", {}, claims=[{"text": "old", "holds": True}])
     with pytest.raises(ValueError, match="paper"):
         nbs.write_summary(tmp_path, "x", {}, paper={"fid": 2.0})
     with pytest.raises(ValueError, match="metrics"):
@@ -177,28 +192,40 @@ def test_markdown_table():
 
 def test_report_puts_metrics_beside_paper_and_shows_failures():
     summary = {"notebook": "01_demo", "metrics": {"fid": 3.0, "ndb": 2},
-               "paper": {"fid": {"value": 2.5, "source": "Table 2"},
+               "notes": {"fid": "n = 60 generated vs 60 real"},
+               "paper": {"fid": {"value": 2.5, "source": "Table 2", "std": 0.1, "n": 10},
                          "lpips": {"value": 0.3, "source": "Table 3"}},
-               "claims": [{"text": "ndb small", "holds": True}, {"text": "x", "holds": False}]}
+               "claims": [fact("ndb small", True).to_dict(),
+                          {"text": "x", "verdict": "does not hold", "evidence": "Welch",
+                           "ours": "3", "paper": {"value": 2.5, "source": "Table 2"},
+                           "why_differs": "fewer steps"},
+                          {"text": "y", "verdict": "inconclusive"}]}
     assert metric_rows(summary) == [
-        {"metric": "fid", "this run": "3", "paper": "2.5", "source": "Table 2"},
-        {"metric": "ndb", "this run": "2", "paper": "", "source": ""},
-        {"metric": "lpips", "this run": "", "paper": "0.3", "source": "Table 3"},
+        {"metric": "fid", "this run": "3", "note": "n = 60 generated vs 60 real",
+         "paper": "2.5 ± 0.1 (n = 10)", "source": "Table 2"},
+        {"metric": "ndb", "this run": "2", "note": "", "paper": "", "source": ""},
+        {"metric": "lpips", "this run": "", "note": "", "paper": "0.3", "source": "Table 3"},
     ]
+    assert claim_rows(summary)[1] == {"verdict": "❌ does not hold", "claim": "x", "ours": "3",
+                                      "paper": "2.5", "source": "Table 2", "test": "Welch",
+                                      "why ours differs": "fewer steps"}
     results = [
-        nbs.NotebookResult("01_demo", runtime_s=12.3, peak_rss_mb=456.0, notebook="01_demo.ipynb",
+        runner.NotebookResult("01_demo", runtime_s=12.3, peak_rss_mb=456.0, notebook="01_demo.ipynb",
                            figures=["01_demo/grid.png"], summary=summary),
-        nbs.NotebookResult("02_bad", status="failed", error="ValueError: boom",
+        runner.NotebookResult("02_bad", status="failed", error="ValueError: boom",
                            notebook="02_bad.ipynb"),
     ]
     md = render_markdown(results, "quick")
-    assert "| 01_demo | ok | 12.3 | 456 | 1/2 | [01_demo.ipynb](01_demo.ipynb) |" in md
-    assert "| fid | 3 | 2.5 | Table 2 |" in md
+    assert ("| 01_demo | ok | 12.3 | 456 | 1 hold · 1 inconclusive · 1 do not hold | "
+            "[01_demo.ipynb](01_demo.ipynb) |") in md
+    assert "| fid | 3 | n = 60 generated vs 60 real | 2.5 ± 0.1 (n = 10) | Table 2 |" in md
+    assert "| ❔ inconclusive | y |" in md and "| ❌ does not hold | x | 3 | 2.5 |" in md
     assert "**failed**: `ValueError: boom`" in md
     assert "![grid.png](01_demo/grid.png)" in md
     assert "1 of 2 notebooks ran to the end" in md
     page = render_html(results, "quick")
     assert '<img src="01_demo/grid.png"' in page and "ValueError: boom" in page
+    assert "❔ inconclusive" in page and "fewer steps" in page
 
 
 # ---------------------------------------------------------------------- running with papermill
@@ -216,34 +243,40 @@ png += chunk(b"IDAT", zlib.compress(b"\\x00\\x80")) + chunk(b"IEND", b"")
 (out / "fig.png").write_bytes(png)
 write_summary(out, "01_good", {"quiet": os.environ.get("CI_INPAINT_QUIET"), "seed": seed},
               paper={"seed": {"value": 7, "source": "Table 0"}},
-              claims=[{"text": "profile injected", "holds": profile == "smoke"}], profile=profile)
+              claims=[{"text": "profile injected",
+                       "verdict": "holds" if profile == "smoke" else "does not hold"}],
+              profile=profile)
 '''
 BAD = "# %%\nraise ValueError('boom at step 3')\n"
 SLOW = "# %%\nimport time\ntime.sleep(60)\n"
 
 
 @pytest.mark.slow
-def test_run_notebooks_records_results_and_goes_on_after_a_failure(tmp_path):
+def test_run_notebooks_records_results_and_goes_on_after_a_failure(tmp_path, capfd):
     src = tmp_path / "nb"
     src.mkdir()
     make_pair(src, "01_good", GOOD)
     make_pair(src, "02_bad", BAD)
     run = tmp_path / "run"
-    run_dir, results = nbs.run_notebooks([], profile="smoke", out=run, directory=src,
+    run_dir, results = runner.run_notebooks([], profile="smoke", out=run, directory=src,
                                          parameters={"seed": 7})
     assert run_dir == run
     good, bad = results
     assert (good.name, good.status, bad.status) == ("01_good", "ok", "failed")
     assert bad.error == "ValueError: boom at step 3"
     assert good.summary["metrics"] == {"quiet": "1", "seed": 7}
-    assert good.summary["claims"][0]["holds"] is True
+    assert good.summary["claims"][0]["verdict"] == "holds"
     assert good.figures == ["01_good/fig.png"]
     assert 0 < good.runtime_s < 60
     assert 20 < good.peak_rss_mb < 4000  # an ipykernel process, measured
     executed = nbformat.read(run / "01_good.ipynb", as_version=4)
     assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
     md = (run / "index.md").read_text()
-    assert "| seed | 7 | 7 | Table 0 |" in md and "ValueError: boom at step 3" in md
+    assert "| seed | 7 |  | 7 | Table 0 |" in md and "ValueError: boom at step 3" in md
+    # the kernels ran with CurveZMQ keys: ipykernel's plain-TCP warning never reached the output
+    captured = capfd.readouterr()
+    assert "without encryption" not in captured.out + captured.err
+    assert "[01_good] ok" in captured.out
     assert (run / "index.html").is_file()
     assert [r["name"] for r in json.loads((run / "results.json").read_text())] == [
         "01_good", "02_bad"]
@@ -252,7 +285,7 @@ def test_run_notebooks_records_results_and_goes_on_after_a_failure(tmp_path):
 @pytest.mark.slow
 def test_run_notebooks_stops_a_notebook_at_its_time_limit(tmp_path):
     make_pair(tmp_path, "01_slow", SLOW)
-    _, (res,) = nbs.run_notebooks(["slow"], profile="smoke", out=tmp_path / "run",
+    _, (res,) = runner.run_notebooks(["slow"], profile="smoke", out=tmp_path / "run",
                                   timeout=4, directory=tmp_path)
     assert res.status == "timeout" and "limit of 4 s" in res.error
     assert res.runtime_s < 30
@@ -261,12 +294,53 @@ def test_run_notebooks_stops_a_notebook_at_its_time_limit(tmp_path):
 def test_run_notebooks_user_errors(tmp_path):
     make_pair(tmp_path, "01_demo", "# %%\nx = 1\n")
     with pytest.raises(UserError, match="unknown notebook 'nope'.*01_demo"):
-        nbs.run_notebooks(["nope"], directory=tmp_path, out=tmp_path / "r")
+        runner.run_notebooks(["nope"], directory=tmp_path, out=tmp_path / "r")
     with pytest.raises(ConfigError, match="unknown profile"):
-        nbs.run_notebooks([], profile="fast", directory=tmp_path)
+        runner.run_notebooks([], profile="fast", directory=tmp_path)
     with pytest.raises(UserError, match="no notebooks"):
-        nbs.run_notebooks([], directory=tmp_path / "empty")
+        runner.run_notebooks([], directory=tmp_path / "empty")
 
 
 def test_time_limits_per_profile():
-    assert nbs.TIME_LIMITS == {"smoke": 120.0, "quick": 900.0, "full": None}
+    assert runner.TIME_LIMITS == {"smoke": 120.0, "quick": 900.0, "full": None}
+
+
+# ---------------------------------------------------------------------- parameters are type-checked
+
+
+def test_check_parameters_unit():
+    src = ('import os\nprofile = os.environ.get("CI_INPAINT_PROFILE", "quick")\nn_seeds = 3\n'
+           'tau = 1.0\nnormalize = True\nout_dir = ""\nanything = None\nderived = n_seeds * 2\n')
+    defaults = nbs.parameter_defaults(src)
+    assert defaults == {"profile": "quick", "n_seeds": 3, "tau": 1.0, "normalize": True,
+                        "out_dir": "", "anything": None}  # non-literals are not checked
+    ns = {"profile": "smoke", "n_seeds": 2, "tau": 2, "normalize": False, "out_dir": "x",
+          "anything": [1], "derived": "?"}
+    nbs.check_parameters(ns, "demo", defaults)
+    assert ns["tau"] == 2.0 and isinstance(ns["tau"], float)  # -p tau 2 -> 2.0
+    for key, bad, want in [("n_seeds", "abc", "int"), ("n_seeds", 1.5, "int"),
+                           ("n_seeds", True, "int"), ("tau", "x", "float"),
+                           ("normalize", 1, "bool"), ("out_dir", 5, "str")]:
+        with pytest.raises(ConfigError) as err:
+            nbs.check_parameters({**ns, key: bad}, "demo", defaults)
+        msg = str(err.value)
+        assert msg.startswith(f"parameter {key}: expected {want} (default ")
+        assert f"got {bad!r}" in msg and "\n" not in msg
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("profile", ["smoke", "quick"])
+def test_papermill_rejects_a_badly_typed_parameter_in_01_divco(tmp_path, profile):
+    _, (res,) = runner.run_notebooks(["01_divco"], profile=profile, out=tmp_path / profile,
+                                     parameters={"n_seeds": "abc"})
+    assert res.status == "failed"
+    assert res.error == ("ConfigError: parameter n_seeds: expected int (default 3), got 'abc' "
+                         "(str): pass e.g. -p n_seeds 3")
+    assert res.runtime_s < 120  # fails in the cell after the parameters, before any training
+
+
+def test_every_notebook_checks_its_parameters_right_after_them():
+    for py in SOURCES:
+        nb = jupytext.read(py)
+        i = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+        assert f'check_parameters(globals(), "{py.stem}")' in nb.cells[i + 1].source, py.name

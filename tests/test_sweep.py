@@ -33,7 +33,8 @@ def _tiny_notebook(path):
         "import json, pathlib\n"
         "p = pathlib.Path(out_dir); p.mkdir(parents=True, exist_ok=True)\n"
         "summary = {'notebook': 'tiny', 'profile': profile, 'metrics': {'y': a * 10 + b},\n"
-        "           'paper': {}, 'claims': [{'text': 'a is positive', 'holds': a > 0}]}\n"
+        "           'paper': {}, 'claims': [{'text': 'a is positive',\n"
+        "                                    'verdict': 'holds' if a > 0 else 'does not hold'}]}\n"
         "(p / 'summary.json').write_text(json.dumps(summary))\n")
     nb.cells = [params, body]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -48,7 +49,8 @@ def test_tiny_sweep_runs_collects_and_plots(tmp_path):
     assert sorted(r["run"] for r in rows) == ["a=1", "a=2"]
     by_a = {r["a"]: r for r in rows}
     assert by_a[1]["y"] == pytest.approx(10.25) and by_a[2]["y"] == pytest.approx(20.25)
-    assert all(r["claims_held"] == 1 and r["status"] == "ok" for r in rows)
+    assert all(r["claims_held"] == 1 and r["claims_inconclusive"] == 0 and r["status"] == "ok"
+               for r in rows)
     rec = json.loads((out / "a=2" / "params.json").read_text())
     assert rec["params"]["profile"] == "smoke" and rec["params"]["b"] == 0.25
     assert (out / "a=1" / "tiny.ipynb").is_file()

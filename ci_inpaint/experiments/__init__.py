@@ -21,6 +21,7 @@ from .claims import (
     Reference,
     best,
     bound,
+    claim_rows,
     compare,
     fact,
     tally,
@@ -28,8 +29,8 @@ from .claims import (
 )
 from .grid import Cell, cells, read_cell, run_grid
 from .runs import load_run, train_run
-from .stats import LEVEL, Stat, aggregate, summarize
+from .stats import LEVEL, Stat, aggregate, summarize, table_rows
 
 __all__ = ["FAILS", "HOLDS", "INCONCLUSIVE", "LEVEL", "VERDICTS", "Cell", "Claim", "Reference",
-           "Stat", "aggregate", "best", "bound", "cells", "compare", "fact", "load_run",
-           "read_cell", "run_grid", "summarize", "tally", "train_run", "welch"]
+           "Stat", "aggregate", "best", "bound", "cells", "claim_rows", "compare", "fact", "load_run",
+           "read_cell", "run_grid", "summarize", "table_rows", "tally", "train_run", "welch"]

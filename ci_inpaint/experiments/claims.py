@@ -173,5 +173,13 @@ def tally(claims: Iterable[Claim | dict[str, Any]]) -> dict[str, int]:
     return out
 
 
+def claim_rows(claims: Iterable[Claim]) -> list[dict[str, str]]:
+    """Rows for a markdown table: verdict, claim, ours, the paper's number and source, test,
+    why ours differs."""
+    return [{"verdict": c.verdict, "claim": c.text, "ours": c.ours,
+             "paper": c.paper.format() if c.paper else "", "source": c.paper.source if c.paper else "",
+             "test": c.evidence, "why ours differs": c.why} for c in claims]
+
+
 __all__ = ["FAILS", "HOLDS", "INCONCLUSIVE", "VERDICTS", "Claim", "Difference", "Reference",
-           "best", "bound", "compare", "fact", "tally", "welch"]
+           "best", "bound", "claim_rows", "compare", "fact", "tally", "welch"]

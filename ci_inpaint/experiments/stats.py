@@ -97,4 +97,13 @@ def aggregate(rows: Sequence[dict[str, Any]], keys: Sequence[str] | None = None,
     return out
 
 
-__all__ = ["LEVEL", "Stat", "aggregate", "summarize"]
+def table_rows(table: dict[Any, dict[str, Stat]], keys: Sequence[str],
+               labels: dict[str, str] | None = None, group: str = "variant",
+               digits: int = 3) -> list[dict[str, str]]:
+    """Rows for a markdown table: one per group, a ``mean ± std [lo, hi]`` cell per key."""
+    labels = labels or {}
+    return [{group: str(g), **{labels.get(k, k): (d[k].format(digits) if k in d else "-")
+                               for k in keys}} for g, d in table.items()]
+
+
+__all__ = ["LEVEL", "Stat", "aggregate", "summarize", "table_rows"]

@@ -30,15 +30,13 @@ Choices and where they differ from the paper/code (all are config knobs):
 
 Evaluation helpers used by ``notebooks/01_divco``: :func:`sample`, :func:`per_class_ndb_jsd`
 (Table 3), :func:`fid_score` (Table 4, with the fallback feature network named),
-:func:`run_comparison` + :func:`aggregate` (mean +- std over seeds), :func:`sample_grid` and
-:func:`latent_walk`.
+:func:`evaluate_run`, :func:`sample_grid` and :func:`latent_walk`. The comparison grid (every
+regulariser x seed), its tables and claims are in :mod:`ci_inpaint.experiments.divco`.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -156,8 +154,9 @@ class DivCoImages(Method):
 
     @property
     def sampler(self) -> nn.Module:
-        """The generator to sample from: the EMA copy when ``ema_decay > 0``, else G."""
-        return self._ema.get("G", self.G)
+        """The generator to sample from: the EMA copy when ``ema_decay > 0``, else G (a run
+        loaded by :func:`ci_inpaint.experiments.load_run` keeps its EMA copy in loaded_ema)."""
+        return (self._ema or getattr(self, "loaded_ema", {})).get("G", self.G)
 
     def train_step(self, batch, ctx):
         cfg, G, D = self.cfg, self.G, self.D
@@ -354,7 +353,8 @@ def fid_score(G, dataset, n: int = 1000, seed: int = 0, feature_net="auto",
 def evaluate_run(G, dataset_train, k: int, n_per_class: int, fid_n: int, seed: int,
                  feature_net="auto") -> dict[str, Any]:
     """Per-class NDB/JSD columns (``ndb_c<c>``, ``jsd_c<c>``, ``ndb_mean``, ``jsd_mean``) and
-    the FID under its own name (``fid_digits_classifier`` ...) plus ``fid_name``."""
+    the FID under its own name (``fid_digits_classifier`` ...) plus ``fid_name``, its sample
+    counts ``fid_n_real`` / ``fid_n_generated`` and ``fid_feature_net``."""
     rows = per_class_ndb_jsd(G, dataset_train, k=k, n_per_class=n_per_class, seed=seed)
     out: dict[str, Any] = {}
     for r in rows[:-1]:
@@ -362,101 +362,12 @@ def evaluate_run(G, dataset_train, k: int, n_per_class: int, fid_n: int, seed: i
     out["ndb_mean"], out["jsd_mean"] = rows[-1]["ndb"], rows[-1]["jsd"]
     f = fid_score(G, dataset_train, n=fid_n, seed=seed, feature_net=feature_net)
     out["fid_name"], out[f["name"]] = f["name"], f["value"]
+    out["fid_n_real"], out["fid_n_generated"] = f["n_a"], f["n_b"]
+    out["fid_feature_net"] = f["feature_net"]
     return out
-
-
-def _train_and_evaluate(reg: str, seed: int, profile: str, out_dir: str, k, n_per_class,
-                        fid_n: int, feature_net, overwrite: bool, threads: int, knobs: dict):
-    """One cell of :func:`run_comparison` (top level so worker processes can run it)."""
-    from ..engine import train
-
-    if threads > 0:
-        torch.set_num_threads(threads)
-    tag = f"{reg}-seed{seed}"
-    res = train("divco", profile=profile, out=Path(out_dir) / tag, overwrite=overwrite,
-                regularizer=reg, seed=seed, **knobs)
-    cifar = res.cfg.dataset == "cifar10"
-    t0 = time.perf_counter()
-    ev = evaluate_run(res.method, res.method.dataset, k or (50 if cifar else 10),
-                      n_per_class or (1000 if cifar else 200), fid_n, seed, feature_net)
-    row = {"regularizer": reg, "seed": seed, "steps": res.steps_done, "train_s": res.wall_s,
-           "eval_s": time.perf_counter() - t0, **ev}
-    G = generator_of(res)
-    return row, {k_: v.cpu() for k_, v in G.state_dict().items()}, str(res.run_dir), res.cfg
-
-
-def run_comparison(regularizers=REGULARIZERS, seeds=(0, 1, 2), profile: str = "quick",
-                   out_dir: str | Path = "runs/divco_images", k: int | None = None,
-                   n_per_class: int | None = None, fid_n: int = 1000, feature_net="auto",
-                   overwrite: bool = True, workers: int = 1, threads: int = 0,
-                   **knobs) -> dict[str, Any]:
-    """Train ``divco`` once per (regulariser, seed) into ``out_dir/<reg>-seed<k>`` and evaluate.
-
-    knobs: config overrides for every run (e.g. ``steps=300``). k / n_per_class default to 10 /
-    200 for digits and 50 / 1000 for CIFAR-10. Evaluation samples are seeded by the run's seed.
-    ``workers > 1`` runs that many trainings at once in separate processes (spawned; each with
-    ``threads`` torch threads, default 1 there): on a CPU, two single-threaded runs use two
-    cores better than one two-threaded run. ``threads > 0`` sets the torch thread count of the
-    (sequential) runs. Each run is the same as a sequential one (its own seed, its own process
-    state), so results do not depend on ``workers``. From a script, call it under
-    ``if __name__ == "__main__":`` (spawned workers re-import the main module; notebooks are fine).
-
-    Returns ``{"rows": [...], "summary": aggregate(rows), "models": {"<reg>-seed<k>": G (eval
-    mode, CPU)}, "run_dirs": {...}}``; each row has ``regularizer``, ``seed``, ``steps``,
-    ``train_s``, ``eval_s`` and the columns of :func:`evaluate_run`.
-    """
-    jobs = [(reg, s) for reg in regularizers for s in seeds]
-    common = (profile, str(out_dir), k, n_per_class, fid_n, feature_net, overwrite)
-    if workers > 1:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-            futs = [pool.submit(_train_and_evaluate, reg, s, *common, threads or 1, knobs)
-                    for reg, s in jobs]
-            results = [f.result() for f in futs]
-    else:
-        results = [_train_and_evaluate(reg, s, *common, threads, knobs) for reg, s in jobs]
-    rows, models, dirs = [], {}, {}
-    for (reg, s), (row, state, run_dir, cfg) in zip(jobs, results):
-        G = CondGenerator(cfg.z_dim, int(state["net.0.weight"].shape[0]) - cfg.z_dim, cfg.width,
-                          int(state["net.9.weight"].shape[1]))
-        G.load_state_dict(state)
-        rows.append(row)
-        models[f"{reg}-seed{s}"], dirs[f"{reg}-seed{s}"] = G.eval(), Path(run_dir)
-    return {"rows": rows, "summary": aggregate(rows), "models": models, "run_dirs": dirs}
-
-
-def aggregate(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
-    """Mean and std over seeds (sample std, ddof = 1; 0 for one seed) of every numeric column,
-    per regulariser: ``{reg: {column: {"mean", "std", "n"}}}`` (the paper's "mean +- std")."""
-    out: dict[str, dict[str, dict[str, float]]] = {}
-    for reg in dict.fromkeys(r["regularizer"] for r in rows):
-        mine = [r for r in rows if r["regularizer"] == reg]
-        cols = [c for c, v in mine[0].items() if c != "seed" and isinstance(v, (int, float))
-                and not isinstance(v, bool)]
-        out[reg] = {}
-        for c in cols:
-            v = np.array([r[c] for r in mine if c in r], dtype=np.float64)
-            out[reg][c] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
-                           "n": len(v)}
-    return out
-
-
-def format_summary(summary: dict, columns: tuple[str, ...] | None = None, digits: int = 4) -> str:
-    """Markdown table ``column | reg1 | reg2 ...`` of ``mean ± std`` cells."""
-    regs = list(summary)
-    cols = columns or tuple(c for c in summary[regs[0]] if c not in ("steps", "train_s", "eval_s"))
-    lines = ["| metric | " + " | ".join(regs) + " |", "|---" * (len(regs) + 1) + "|"]
-    for c in cols:
-        cells = [f"{summary[r][c]['mean']:.{digits}g} ± {summary[r][c]['std']:.2g}"
-                 if c in summary[r] else "-" for r in regs]
-        lines.append(f"| {c} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 __all__ = [
-    "DATASETS", "REGULARIZERS", "DivCoImages", "DivCoImagesConfig", "aggregate", "evaluate_run",
-    "fid_score", "format_summary", "generator_of", "latent_walk", "load_dataset",
-    "per_class_ndb_jsd", "run_comparison", "sample", "sample_grid",
+    "DATASETS", "REGULARIZERS", "DivCoImages", "DivCoImagesConfig", "evaluate_run", "fid_score",
+    "generator_of", "latent_walk", "load_dataset", "per_class_ndb_jsd", "sample", "sample_grid",
 ]

@@ -21,14 +21,15 @@ anywhere (nor in the official code), so every choice below is ours:
 * evaluation (:func:`toy_metrics`): per class, 2000 samples -> modes covered and high-quality
   share (:func:`ci_inpaint.metrics.toy_mode_metrics`, 3 std), and *condition dependence* = the
   share of class-c samples within 3 std of one of class c's own centres.
+
+The Fig. 1 grid (every regulariser x seed), its table, claims and plot are in
+:mod:`ci_inpaint.experiments.divco`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
@@ -266,86 +267,5 @@ def toy_metrics(samples: dict[int, torch.Tensor], std: float = STD,
     return out
 
 
-@contextlib.contextmanager
-def torch_threads(n: int | None):
-    """Temporarily run torch on ``n`` intra-op threads (None: leave as is). The toy's matrices
-    are tiny (64 x 64): splitting each op over threads costs more than it saves, and on a busy
-    2-core machine it was 10-40x slower than one thread."""
-    old = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
-def run_toy(regularizers=REGULARIZERS, seeds=(0, 1, 2), profile: str = "quick",
-            out: str | Path = "runs/divco_toy", threads: int | None = 1,
-            **knobs: Any) -> list[dict[str, Any]]:
-    """Train every (regularizer, seed) pair; rows of metrics plus the trained methods.
-
-    Each row: ``{"regularizer", "seed", "wall_s", **metrics, "method": DivCoToy}``. Runs go to
-    ``out/<regularizer>-s<seed>`` (overwritten); ``knobs`` are config overrides for every run.
-    """
-    from ..engine import train
-
-    rows = []
-    with torch_threads(threads):
-        for reg in regularizers:
-            for s in seeds:
-                res = train("divco_toy", profile=profile, out=Path(out) / f"{reg}-s{s}",
-                            overwrite=True, regularizer=reg, seed=s, progress="off", **knobs)
-                rows.append({"regularizer": reg, "seed": s, "wall_s": res.wall_s,
-                             **res.metrics, "method": res.method})
-    return rows
-
-
-def aggregate(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[str, dict[str, tuple]]:
-    """``{regularizer: {key: (mean, std over seeds)}}`` (std with ddof=0 for one seed)."""
-    table: dict[str, dict[str, tuple]] = {}
-    for reg in dict.fromkeys(r["regularizer"] for r in rows):
-        sel = [r for r in rows if r["regularizer"] == reg]
-        table[reg] = {}
-        for k in keys:
-            v = torch.tensor([float(r[k]) for r in sel], dtype=torch.float64)
-            table[reg][k] = (float(v.mean()), float(v.std(unbiased=len(v) > 1)))
-    return table
-
-
-def plot_fig1(rows: list[dict[str, Any]], seed: int | None = None, n: int = 1000):
-    """Fig. 1 layout: column 0 the real mixtures, then one column per regularizer; one row per
-    class, the class's own centres marked. Uses the run of ``seed`` (default: the first)."""
-    import matplotlib.pyplot as plt
-
-    regs = list(dict.fromkeys(r["regularizer"] for r in rows))
-    seed = rows[0]["seed"] if seed is None else seed
-    pick = {r["regularizer"]: r["method"] for r in rows if r["seed"] == seed}
-    n_cls = len(LAYOUTS)
-    fig, axes = plt.subplots(n_cls, len(regs) + 1, figsize=(2.6 * (len(regs) + 1), 2.6 * n_cls),
-                             sharex=True, sharey=True, squeeze=False)
-    g = torch.Generator().manual_seed(0)
-    colours = ("tab:blue", "tab:orange")
-    for c in range(n_cls):
-        real = sample_real(torch.full((n,), c), generator=g)
-        cols = [("real", real)] + [(r, pick[r].sample(c, n, seed=123 + c)) for r in regs]
-        for j, (title, pts) in enumerate(cols):
-            ax = axes[c, j]
-            ax.scatter(pts[:, 0], pts[:, 1], s=2, alpha=0.4, color=colours[c % 2])
-            for k, lay in enumerate(LAYOUTS):
-                ax.scatter(lay[:, 0], lay[:, 1], marker="x", s=18,
-                           color="k" if k == c else "0.7", linewidths=1)
-            ax.set_xlim(-3, 3)
-            ax.set_ylim(-3, 3)
-            ax.set_aspect("equal")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if c == 0:
-                ax.set_title(title.replace("_", " "))
-        axes[c, 0].set_ylabel(f"class {c}")
-    fig.tight_layout()
-    return fig
-
-
-__all__ = ["LAYOUTS", "REGULARIZERS", "STD", "DivCoToy", "DivCoToyConfig", "aggregate",
-           "plot_fig1", "run_toy", "sample_real", "toy_metrics"]
+__all__ = ["LAYOUTS", "REGULARIZERS", "STD", "DivCoToy", "DivCoToyConfig", "sample_real",
+           "toy_metrics"]
