@@ -5,6 +5,7 @@
 losses. Paper modules (``divco``, ...) keep only what is their own.
 """
 
+from ci_inpaint.losses.contrasfill import grid_contrastive_loss
 from ci_inpaint.losses.divco import (
     divco_loss,
     divco_regularizer,
@@ -14,5 +15,5 @@ from ci_inpaint.losses.divco import (
 )
 from ci_inpaint.losses.nce import info_nce, label_masks, similarity
 
-__all__ = ["divco_loss", "divco_regularizer", "info_nce", "label_masks", "latent_regression_loss",
-           "mode_seeking_loss", "sample_latents", "similarity"]
+__all__ = ["divco_loss", "divco_regularizer", "grid_contrastive_loss", "info_nce", "label_masks",
+           "latent_regression_loss", "mode_seeking_loss", "sample_latents", "similarity"]
