@@ -119,10 +119,11 @@ def brute_force(feats, space, tau):
                     positive = (k2 == k and u2 != u) if space == "known" else (u2 == u and k2 != k)
                     if not positive:
                         continue
-                    f = lambda a, b: math.exp(float(z[k, u] @ z[a, b]) / tau)  # noqa: E731
-                    fn = sum(f(a, b) for a in range(n_k) for b in range(n_u)
+                    fp = math.exp(float(z[k, u] @ z[k2, u2]) / tau)
+                    fn = sum(math.exp(float(z[k, u] @ z[a, b]) / tau)
+                             for a in range(n_k) for b in range(n_u)
                              if (a != k if space == "known" else b != u))
-                    terms.append(-math.log(f(k2, u2) / (f(k2, u2) + fn)))
+                    terms.append(-math.log(fp / (fp + fn)))
     return sum(terms) / len(terms)
 
 
