@@ -13,7 +13,9 @@ from ci_inpaint.losses.divco import (
     mode_seeking_loss,
     sample_latents,
 )
+from ci_inpaint.losses.monce import monce_loss
 from ci_inpaint.losses.nce import info_nce, label_masks, similarity
+from ci_inpaint.losses.patchnce import patchnce_loss
 
 __all__ = ["divco_loss", "divco_regularizer", "grid_contrastive_loss", "info_nce", "label_masks",
-           "latent_regression_loss", "mode_seeking_loss", "sample_latents", "similarity"]
+           "latent_regression_loss", "mode_seeking_loss", "monce_loss", "patchnce_loss", "sample_latents", "similarity"]
