@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
 import torch
 
@@ -21,6 +19,7 @@ from ci_inpaint.methods.divco_images import (
     sample_grid,
 )
 from ci_inpaint.nn.dcgan import CondDiscriminator, CondGenerator
+from ci_inpaint.testing import FakeContext
 
 
 @pytest.fixture(scope="module")
@@ -69,23 +68,6 @@ def test_encoder_features_carry_gradient_to_G_only():
     assert all(p.grad is None for p in D.parameters())
 
 
-class _Ctx:
-    """The parts of the engine's ctx that train_step uses."""
-
-    def __init__(self, method):
-        self.ema, self.step, self.opts = {}, 0, method.optimizers()
-
-    def autocast(self):
-        return contextlib.nullcontext()
-
-    def optimize(self, name, terms):
-        total = sum(terms.values())
-        self.opts[name].zero_grad(set_to_none=True)
-        total.backward()
-        self.opts[name].step()
-        return total.detach()
-
-
 @pytest.mark.parametrize("reg,key", [("none", None), ("mode_seeking", "mode_seeking"),
                                      ("divco", "contra")])
 def test_train_step_updates_both_nets(reg, key):
@@ -98,7 +80,7 @@ def test_train_step_updates_both_nets(reg, key):
     g0 = [p.detach().clone() for p in m.G.parameters()]
     d0 = [p.detach().clone() for p in m.D.parameters()]
     head = m.D.head_weight.clone()
-    out = m.train_step(batch, _Ctx(m))
+    out = m.train_step(batch, FakeContext(m))
     assert {"d_real", "d_fake", "g_adv"} <= set(out) and (key is None or key in out)
     assert all(torch.isfinite(v) for v in out.values())
     assert any((a != b).any() for a, b in zip(g0, m.G.parameters()))

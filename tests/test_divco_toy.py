@@ -1,7 +1,5 @@
 """The 2D toy of DivCo Fig. 1: data, metrics, and each regulariser training under the engine."""
 
-import contextlib
-
 import pytest
 import torch
 
@@ -16,6 +14,7 @@ from ci_inpaint.methods.divco_toy import (
     sample_real,
     toy_metrics,
 )
+from ci_inpaint.testing import FakeContext
 
 KEYS = ("modes_covered", "n_modes", "high_quality", "cond_dep", "cond_purity")
 
@@ -61,38 +60,23 @@ def test_bad_regularizer_is_a_config_error(tmp_path):
         train("divco_toy", profile="smoke", out=tmp_path, regularizer="bogus")
 
 
-class Ctx:
-    """The pieces of the engine's ctx that train_step uses; records what each optimiser saw."""
-
-    step, device = 0, torch.device("cpu")
-
-    def __init__(self, method):
-        self.method, self.terms = method, {}
-
-    def autocast(self):
-        return contextlib.nullcontext()
-
-    def optimize(self, name, terms):
-        self.terms[name] = terms
-        if name == "G":  # gradient of the contrastive term alone, before the real step
-            self.method.opt_G.zero_grad()
-            terms["divco"].backward(retain_graph=True)
-            self.g_grads = [p.grad.clone() for p in self.method.G.parameters()]
-        opt = self.method.optimizers()[name]
-        opt.zero_grad()
-        sum(terms.values()).backward()
-        opt.step()
-
-
 def test_divco_term_is_logged_and_its_gradient_reaches_g():
     torch.manual_seed(0)
     cfg = DivCoToyConfig(regularizer="divco", batch_size=16, reg_batch=4, hidden=16)
     m = DivCoToy(cfg, torch.device("cpu"))
-    ctx = Ctx(m)
+    grads = []
+
+    def divco_grads(name, terms):  # gradient of the contrastive term alone, before the step
+        if name == "G":
+            m.opt_G.zero_grad()
+            terms["divco"].backward(retain_graph=True)
+            grads.extend(p.grad.clone() for p in m.G.parameters())
+
+    ctx = FakeContext(m, before_step=divco_grads)
     out = m.train_step(None, ctx)
     assert set(ctx.terms["G"]) == {"adv", "divco"} and set(ctx.terms["D"]) == {"adv"}
-    assert out["G_divco"] > 0
-    assert all(g.abs().sum() > 0 for g in ctx.g_grads)  # every G parameter gets L_contra
+    assert ctx.calls == ["D", "G"] and out["G_divco"] > 0
+    assert grads and all(g.abs().sum() > 0 for g in grads)  # every G parameter gets L_contra
     # E = D's layers + a head trained with G; D's optimiser steps only on the D loss
     d_ids = {id(p) for g in m.opt_D.param_groups for p in g["params"]}
     g_ids = {id(p) for g in m.opt_G.param_groups for p in g["params"]}
