@@ -36,6 +36,8 @@ _MODULES: dict[str, str] = {
     "divco_toy": "ci_inpaint.methods.divco_toy",
     "divco": "ci_inpaint.methods.divco_images",
     "toy_regression": "ci_inpaint.methods.toy_regression",
+    "cut": "ci_inpaint.methods.cut",
+    "contrasfill": "ci_inpaint.methods.contrasfill",
 }
 _REGISTRY: dict[str, type[Method]] = {}
 
