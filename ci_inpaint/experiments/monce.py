@@ -1,0 +1,247 @@
+"""MoNCE (Zhan et al., CVPR 2022) on CUT: its comparisons, the Q sweep, the OT-weight picture.
+
+No training logic lives here: the cells train method ``cut`` (:mod:`ci_inpaint.methods.cut`)
+through :meth:`Cell.train` and score it with :func:`ci_inpaint.methods.cut.evaluate_shapes`
+(content: factor accuracy of a B classifier on G(x_A) and mask IoU; realism: FID, named
+``fid_<...>_classifier`` when the Inception weights are absent).
+
+The paper's numbers: our copy of MoNCE is only its supplement, whose one quantitative
+statement is Fig. 1 (larger Q: lower FID, worse content; plotted, no table). MoNCE's main-paper
+tables are not in this repository, so its claims are stated qualitatively with that source; the
+CUT numbers quoted are from the CUT paper (Table 1) as recorded in ``shared/papers/README.md``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .claims import Claim, Reference, compare
+from .grid import Cell, run_grid
+from .stats import Stat
+
+VARIANTS = {
+    "none": {"contrast": "none"},
+    "patchnce": {"contrast": "patchnce"},
+    "monce_hard": {"contrast": "monce", "monce_cost": "hard"},
+    "monce_easy": {"contrast": "monce", "monce_cost": "easy"},
+}
+NAMES = {"none": "GAN only", "patchnce": "PatchNCE (CUT)", "monce_hard": "MoNCE hard",
+         "monce_easy": "MoNCE easy"}
+CONTENT_KEYS = ("content_acc", "acc_label", "acc_scale", "acc_x", "acc_y", "mask_iou")
+EVAL = {"smoke": (32, 64), "quick": (300, 500), "full": (500, 1000)}  # (test images, FID reals)
+
+MAIN = "MoNCE main paper, Sec. 4 (unpaired translation; its tables are not in our copy)"
+FIG1 = "MoNCE supplement, Sec. 3 and Fig. 1 (Horse->Zebra, Q swept; plotted, no table)"
+CUT_T1 = "CUT paper, Table 1 (horse2zebra FID; quoted in shared/papers/README.md)"
+WHY = ("synthetic 32 px shape domains, networks 1/8 of CUT's width trained a few hundred steps, "
+       "3 seeds and a classifier-feature FID: far from horse2zebra at 256 px and 400 epochs")
+
+
+def q_variants(qs) -> dict[str, dict[str, Any]]:
+    """MoNCE hard with Q = each of ``qs`` (Q = 1 is ``monce_hard`` itself: not repeated)."""
+    return {f"q{q:g}": {"contrast": "monce", "monce_cost": "hard", "neg_weight": float(q)}
+            for q in qs if float(q) != 1.0}
+
+
+def translation_cell(cell: Cell) -> dict[str, Any]:
+    """Train (or load) one ``cut`` run and score content and realism on the shapes' test split.
+
+    ``cell.options``: ``n`` test images, ``fid_n`` real B images, ``feature_net``."""
+    import time
+
+    from ..methods.cut import evaluate_shapes
+
+    res = cell.train("cut")
+    o, t0 = cell.options, time.perf_counter()
+    ev = evaluate_shapes(res.method.G, res.cfg, n=o["n"], fid_n=o["fid_n"],
+                         feature_net=o.get("feature_net", "auto"))
+    return {"steps": res.steps_done, "train_s": round(res.wall_s, 2),
+            "step_ms": round(1000 * res.wall_s / max(res.steps_done, 1), 1),
+            "eval_s": round(time.perf_counter() - t0, 2), **ev}
+
+
+def _options(profile: str, n: int | None, fid_n: int | None, feature_net: str) -> dict[str, Any]:
+    dn, df = EVAL[profile]
+    return {"n": n or dn, "fid_n": fid_n or df, "feature_net": feature_net}
+
+
+def run_compare(seeds, out: str | Path, profile: str = "quick", workers: int = 1, threads: int = 1,
+                variants: tuple[str, ...] = tuple(VARIANTS), n: int | None = None,
+                fid_n: int | None = None, feature_net: str = "auto",
+                **knobs: Any) -> list[dict[str, Any]]:
+    """GAN only / PatchNCE / MoNCE hard / MoNCE easy x seed into ``out/<variant>-s<seed>``."""
+    return run_grid(translation_cell, {v: VARIANTS[v] for v in variants}, seeds, out,
+                    profile=profile, knobs=knobs, options=_options(profile, n, fid_n, feature_net),
+                    workers=workers, threads=threads, desc="PatchNCE vs MoNCE")
+
+
+def run_q_sweep(qs, seeds, out: str | Path, profile: str = "quick", workers: int = 1,
+                threads: int = 1, n: int | None = None, fid_n: int | None = None,
+                feature_net: str = "auto", **knobs: Any) -> list[dict[str, Any]]:
+    """Supplement Fig. 1: MoNCE hard at each Q != 1 x seed (Q = 1 comes from run_compare)."""
+    return run_grid(translation_cell, q_variants(qs), seeds, out, profile=profile, knobs=knobs,
+                    options=_options(profile, n, fid_n, feature_net), workers=workers,
+                    threads=threads, desc="Q sweep")
+
+
+def q_table(table: dict[str, dict[str, Stat]], qs) -> dict[float, dict[str, Stat]]:
+    """{Q: stats} from the sweep's aggregate plus Q = 1 from the comparison's ``monce_hard``."""
+    return {float(q): table["monce_hard" if float(q) == 1.0 else f"q{float(q):g}"]
+            for q in sorted(float(x) for x in qs)}
+
+
+# ----------------------------------------------------------------------------- the papers' numbers
+def paper_metrics(fid_key: str) -> dict[str, dict[str, Any]]:
+    """The papers' values keyed like our summary metrics (``<variant>_<metric>``)."""
+    return {
+        f"patchnce_{fid_key}": Reference(45.5, CUT_T1 + "; users of the code report 61-68 (final "
+                                         "epoch, other FID settings)").to_dict(),
+        f"monce_hard_{fid_key}": Reference("lower than PatchNCE", MAIN).to_dict(),
+        "monce_hard_content_acc": Reference("at least PatchNCE's (mAP on Cityscapes)",
+                                            MAIN).to_dict(),
+    }
+
+
+# ----------------------------------------------------------------------------- claims
+def _why(c: Claim) -> Claim:
+    c.why = "" if c.verdict == "holds" else WHY
+    return c
+
+
+def compare_claims(table: dict[str, dict[str, Stat]], fid_key: str) -> list[Claim]:
+    """MoNCE vs PatchNCE vs the GAN alone (from the per-seed rows' aggregate)."""
+    t = table
+    claims = [
+        compare("CUT's premise: PatchNCE preserves content better than the GAN alone",
+                t["patchnce"]["content_acc"], t["none"]["content_acc"], ">",
+                ("PatchNCE", "GAN only"), Reference("PatchNCE >> no NCE (Table 3 ablation)",
+                                                    "CUT paper, Sec. 4.4")),
+        compare(f"MoNCE (hard) is more realistic than PatchNCE ({fid_key} lower)",
+                t["monce_hard"][fid_key], t["patchnce"][fid_key], "<", ("MoNCE", "PatchNCE"),
+                Reference("lower FID on Horse->Zebra, Cityscapes, Winter->Summer", MAIN)),
+        compare("MoNCE (hard) preserves content better than PatchNCE (factor accuracy)",
+                t["monce_hard"]["content_acc"], t["patchnce"]["content_acc"], ">",
+                ("MoNCE", "PatchNCE"), Reference("higher mAP / pixAcc on Cityscapes", MAIN)),
+        compare(f"the hard cost (the code's default for CUT) beats easy on {fid_key}",
+                t["monce_hard"][fid_key], t["monce_easy"][fid_key], "<", ("hard", "easy"),
+                Reference("hard is the default for unpaired translation", "MoNCE code defaults")),
+    ]
+    return [_why(c) for c in claims]
+
+
+def q_claims(qt: dict[float, dict[str, Stat]], fid_key: str) -> list[Claim]:
+    """Supplement Fig. 1 between the smallest and the largest Q."""
+    lo, hi = min(qt), max(qt)
+    names = (f"Q = {hi:g}", f"Q = {lo:g}")
+    claims = [
+        compare(f"Fig. 1: a larger Q lowers the FID ({fid_key}, Q = {hi:g} vs {lo:g})",
+                qt[hi][fid_key], qt[lo][fid_key], "<", names,
+                Reference("FID falls as Q grows", FIG1)),
+        compare(f"Fig. 1: a larger Q hurts content preservation (Q = {hi:g} vs {lo:g})",
+                qt[hi]["content_acc"], qt[lo]["content_acc"], "<", names,
+                Reference("content preservation worsens as Q grows", FIG1)),
+    ]
+    return [_why(c) for c in claims]
+
+
+# ----------------------------------------------------------------------------- figures
+def plot_q_sweep(qt: dict[float, dict[str, Stat]], fid_key: str):
+    """Fig. 1's layout: FID and content accuracy against Q (mean and 95 % interval)."""
+    import matplotlib.pyplot as plt
+
+    qs = sorted(qt)
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
+    for ax, key, label in ((axes[0], fid_key, fid_key), (axes[1], "content_acc", "content accuracy")):
+        m = [qt[q][key].mean for q in qs]
+        lo = [qt[q][key].lo if qt[q][key].has_interval else qt[q][key].mean for q in qs]
+        hi = [qt[q][key].hi if qt[q][key].has_interval else qt[q][key].mean for q in qs]
+        ax.plot(qs, m, "o-")
+        ax.fill_between(qs, lo, hi, alpha=0.25)
+        ax.set(xscale="log", xlabel="negative weight Q", ylabel=label)
+        ax.set_xticks(qs, [f"{q:g}" for q in qs])
+    fig.tight_layout()
+    return fig
+
+
+def plot_translations(generators: dict[str, Any], images, n: int = 8):
+    """Row 0: the inputs x_A; one row per method with G(x_A) (``generators``: name -> G)."""
+    import matplotlib.pyplot as plt
+    from torchvision.utils import make_grid
+
+    from ..methods.cut import translate
+
+    x = images[:n]
+    rows = [("input x_A", x)] + [(NAMES.get(k, k), translate(g, x)) for k, g in generators.items()]
+    fig, axes = plt.subplots(len(rows), 1, figsize=(1.3 * n, 1.45 * len(rows)))
+    for ax, (title, imgs) in zip(axes, rows):
+        grid = make_grid((imgs + 1) / 2, nrow=n, padding=1, pad_value=1).clamp(0, 1)
+        ax.imshow(grid.permute(1, 2, 0).numpy())
+        ax.set_title(title, fontsize=9, loc="left")
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def ot_weight_maps(method, image, layer: str = "down2", query: tuple[int, int] | None = None,
+                   settings=((1.0, "hard"), (0.1, "hard"), (1.0, "easy"), (0.1, "easy")),
+                   iters: int = 50):
+    """For one query patch of G(x)'s ``layer`` features, the MoNCE weight w_j = pi_qj (P - 1) of
+    every input patch j (all H x W positions), per (eps, cost). Returns ({(eps, cost): (h, w)
+    weights}, (row, col) of the query); the positive (the query's own position) is NaN."""
+    import torch
+
+    from ..losses.monce import transport_plan
+
+    m = method
+    x = image[None].to(next(m.G.parameters()).device)
+    li = m.layers.index(layer) if layer in m.layers else None
+    with torch.no_grad():
+        fk = m.G.encode(x, [layer])[0]
+        fq = m.G.encode(m.G(x), [layer])[0]
+        h, w = fk.shape[2:]
+        ids = [torch.arange(h * w, device=fk.device)]
+        mlp = m.F.mlps[li] if li is not None else None
+        proj = (lambda f: torch.nn.functional.normalize(mlp(f), dim=-1)) if mlp else (
+            lambda f: torch.nn.functional.normalize(f, dim=-1))
+        k = proj(fk.flatten(2).transpose(1, 2)[:, ids[0]])
+        q = proj(fq.flatten(2).transpose(1, 2)[:, ids[0]])
+    r, c = query if query is not None else (h // 2, w // 2)
+    i = r * w + c
+    maps = {}
+    for eps, cost in settings:
+        plan = transport_plan(q, k, eps=eps, cost=cost, iters=iters, log_domain=True)[0]
+        wts = (plan[i] * (h * w - 1)).float().cpu()
+        wts[i] = float("nan")
+        maps[(eps, cost)] = wts.view(h, w)
+    return maps, (r, c)
+
+
+def plot_ot_weights(image, maps: dict, query: tuple[int, int]):
+    """The image, then each weight map drawn over it (the query patch marked)."""
+    import matplotlib.pyplot as plt
+    import torch.nn.functional as F
+
+    img = ((image + 1) / 2).clamp(0, 1).permute(1, 2, 0).numpy()
+    size = image.shape[-1]
+    fig, axes = plt.subplots(1, len(maps) + 1, figsize=(2.6 * (len(maps) + 1), 2.8))
+    axes[0].imshow(img)
+    axes[0].set_title("input x_A", fontsize=9)
+    for ax, ((eps, cost), wm) in zip(axes[1:], maps.items()):
+        up = F.interpolate(wm[None, None].nan_to_num(0), size=(size, size), mode="nearest")[0, 0]
+        ax.imshow(img)
+        im = ax.imshow(up.numpy(), cmap="magma", alpha=0.75)
+        fig.colorbar(im, ax=ax, fraction=0.046)
+        ax.set_title(f"{cost}, eps = {eps:g}", fontsize=9)
+    h, w = next(iter(maps.values())).shape
+    for ax in axes:
+        ax.add_patch(plt.Rectangle(((query[1]) * size / w - 0.5, query[0] * size / h - 0.5),
+                                   size / w, size / h, fill=False, color="cyan", lw=1.5))
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+__all__ = ["CONTENT_KEYS", "EVAL", "NAMES", "VARIANTS", "compare_claims", "ot_weight_maps",
+           "paper_metrics", "plot_ot_weights", "plot_q_sweep", "plot_translations", "q_claims",
+           "q_table", "q_variants", "run_compare", "run_q_sweep", "translation_cell"]

@@ -1,0 +1,443 @@
+"""CUT (Park et al., ECCV 2020) with PatchNCE or MoNCE (Zhan et al., CVPR 2022): one-sided
+unpaired image translation, method ``cut``.
+
+One step (CUT's ``optimize_parameters``): G translates x_A (and, with identity NCE, x_B in the
+same pass); a D step on LSGAN (``d_lsgan``: real x_B vs the detached fake); then a G + MLP step on
+``lambda_gan * g_lsgan(D(fake)) + lambda_nce * NCE``, NCE = the mean over the NCE layers of the
+patch contrast between the output and the input (CUT Eq. 3, 5); with identity NCE it is averaged
+with the same term between G(x_B) and x_B (CUT's ``(loss_NCE + loss_NCE_Y) / 2``).
+
+``contrast`` picks the patch contrast: ``patchnce`` (CUT), ``monce`` (MoNCE: the negatives
+re-weighted by the OT plan, :func:`ci_inpaint.losses.monce_loss`; ``monce_eps``, ``monce_cost``,
+``neg_weight`` = Q, ``ot_iters``, ``log_domain``, ``plan_grad``) or ``none`` (the GAN alone: the
+no-content-loss baseline). ``cut_mode``: ``cut`` (lambda_NCE = 1, identity NCE) or ``fastcut``
+(lambda_NCE = 10, flip equivariance, no identity NCE), CUT's two presets; ``lambda_nce``,
+``nce_idt`` and ``flip_equivariance`` override them ("auto" / -1 = the preset's value).
+
+The NCE layers share their patch positions for q and k (and across the batch); every layer with
+the same number of patches is contrasted in one call (one batched Sinkhorn for all of them).
+Keys are computed without gradient (CUT detaches them after the MLP: the same values and
+gradients, less memory).
+
+Settings and where they differ from the papers:
+* Adam 2e-4, betas (0.5, 0.999), batch 1, constant lr for the first half of the steps then linear
+  decay to 0 (CUT's 200 + 200 epochs). MoNCE's supplement states batch 12 and lr 0.002 for its
+  runs; we keep CUT's defaults (``batch_size``, ``lr`` change them).
+* ``quick`` (CPU minutes): the synthetic shape domains at 32 px, ngf 16, 6 residual blocks
+  (block 5 exists), ndf 16, 64 patches (the 8 x 8 grid of the deepest layers has 64), batch 4,
+  lr 1e-3 (5 x CUT's) so a few hundred steps translate; ``full``: horse2zebra at 256 px with
+  CUT's networks (ngf 64, 9 blocks, ndf 64, 256 patches) and schedule (400 epochs).
+
+Data (``dataset``): ``shapes`` -- :class:`ShapeDomains`, two renderings of
+:class:`ci_inpaint.data.FactorShapes` that share the content factors (class, scale, angle,
+position) and differ in style: domain A is the solid palette-coloured object on a random
+texture, domain B the same object filled with black-and-white stripes on a mottled green
+background. Content preservation is then measured exactly (:func:`content_scores`): a factor
+classifier trained on real B images reads class, scale and position from G(x_A) and is scored
+against x_A's true factors, and the object mask recovered from G(x_A) by B's colour rule is
+compared with x_A's true mask (IoU). ``horse2zebra`` / ``unpaired_folder`` read CycleGAN-layout
+folders (:class:`ci_inpaint.data.folders.UnpairedFolder`).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+from ..config import TrainConfig
+from ..data.epochs import item_generator, split_key
+from ..errors import ConfigError
+from ..losses.gan import d_lsgan, g_lsgan
+from ..losses.monce import COSTS, monce_loss
+from ..losses.patchnce import patchnce_loss
+from ..nn.cut import PatchDiscriminator, PatchSampleMLP, ResnetGenerator, parse_layers
+from . import Method, register
+
+CONTRASTS = ("patchnce", "monce", "none")
+DATASETS = ("shapes", "horse2zebra", "unpaired_folder")
+CONTENT_FACTORS = ("label", "scale", "x", "y")  # read by the content classifier (angle: symmetric)
+B_BACKGROUND = (0.33, 0.52, 0.22)  # domain B's mottled green
+B_STRIPES = (0.06, 0.94)  # black and white
+
+
+# ----------------------------------------------------------------------------- data
+def render_b(mask: np.ndarray, gen: torch.Generator) -> torch.Tensor:
+    """Domain B's style for an object ``mask`` (H, W) bool: black-and-white stripes (random
+    angle and phase, period H/6) inside, green with a smooth brightness noise outside; (3, H, W)
+    in [-1, 1]."""
+    h, w = mask.shape
+    phi, phase = (torch.rand(2, generator=gen) * torch.tensor([math.pi, 2 * math.pi])).tolist()
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32) + 0.5
+    period = max(h / 6, 3.0)
+    stripes = np.sin(2 * math.pi * (xx * math.cos(phi) + yy * math.sin(phi)) / period + phase) > 0
+    fg = np.where(stripes, B_STRIPES[1], B_STRIPES[0])[None].repeat(3, 0)
+    # one noise map for all channels: brightness varies, the green's saturation (0.30) does not
+    noise = F.interpolate(torch.randn(1, 1, 4, 4, generator=gen), size=(h, w), mode="bicubic",
+                          align_corners=False)[0].numpy()
+    bg = np.clip(np.asarray(B_BACKGROUND, np.float32)[:, None, None] + 0.08 * noise, 0, 1)
+    return torch.from_numpy(np.where(mask[None], fg, bg) * 2 - 1).float()
+
+
+def object_mask_b(images: torch.Tensor, threshold: float = 0.12) -> torch.Tensor:
+    """Domain B's colour rule: a pixel is object when its channels are nearly equal (stripes
+    are grey, the background saturated green). (N, 3, H, W) in [-1, 1] -> (N, H, W) bool."""
+    x = (images.float() + 1) / 2
+    return (x.amax(1) - x.amin(1)) < threshold
+
+
+@functools.lru_cache(maxsize=8)
+def _domain(n: int, size: int, seed: int, num_classes: int, style: str) -> dict[str, torch.Tensor]:
+    """n rendered items of one domain (cached per process: renders once per grid worker)."""
+    from ..data import FactorShapes
+
+    ds = FactorShapes(n, size=size, seed=seed, num_classes=num_classes)
+    items = [ds[i] for i in range(n)]
+    masks = torch.stack([it["mask"][0] > 0.5 for it in items])
+    if style == "A":
+        images = torch.stack([it["image"] for it in items])
+    else:
+        images = torch.stack([render_b(m.numpy(), torch.Generator().manual_seed(seed * 7919 + i))
+                              for i, m in enumerate(masks)])
+    factors = {"label": torch.stack([it["label"] for it in items])}
+    for j, name in enumerate(ds.factor_names):
+        factors[name] = torch.stack([it["factors"][j] for it in items])
+    return {"image": images, "mask": masks, **{f"f_{k}": v for k, v in factors.items()}}
+
+
+class ShapeDomains(Dataset):
+    """Unpaired A -> B shapes (see the module): item i = A[i] with a B partner drawn afresh per
+    epoch (epoch-aware), A and B from different FactorShapes seeds (no pairs exist).
+
+    ``split``: train (A seed = seed, B seed = seed + 1) or test (seeds + 100). Item:
+    ``{"A", "B"}`` images, ``"factors_A"`` (the content factors of A, in
+    :data:`CONTENT_FACTORS` order) and ``"mask_A"``.
+    """
+
+    epoch_aware = True
+
+    def __init__(self, n: int = 1000, size: int = 32, seed: int = 0, num_classes: int = 4,
+                 split: str = "train"):
+        if split not in ("train", "test"):
+            raise ConfigError(f"ShapeDomains split must be train or test, got {split!r}")
+        off = 0 if split == "train" else 100
+        self.n, self.size, self.seed = n, size, seed + off
+        self.a = _domain(n, size, seed + off, num_classes, "A")
+        self.b = _domain(n, size, seed + off + 1, num_classes, "B")
+        self.num_classes = num_classes
+
+    def __len__(self) -> int:
+        return self.n
+
+    def factors(self, domain: str = "A") -> dict[str, torch.Tensor]:
+        d = self.a if domain == "A" else self.b
+        return {k: d[f"f_{k}"] for k in CONTENT_FACTORS}
+
+    def __getitem__(self, key) -> dict:
+        epoch, i = split_key(key)
+        j = int(torch.randint(self.n, (), generator=item_generator(self.seed, epoch, i)))
+        return {"A": self.a["image"][i], "B": self.b["image"][j], "mask_A": self.a["mask"][i],
+                "factors_A": torch.stack([self.a[f"f_{k}"][i] for k in CONTENT_FACTORS])}
+
+
+# ----------------------------------------------------------------------------- config
+@dataclass
+class CUTConfig(TrainConfig):
+    contrast: str = "patchnce"  # patchnce (CUT) | monce (MoNCE) | none (GAN only, no content loss)
+    cut_mode: str = "cut"  # cut (lambda_nce 1, identity NCE) | fastcut (10, flip equivariance)
+    lambda_nce: float = -1.0  # weight of the NCE term; -1 = the preset (CUT 1, FastCUT 10)
+    nce_idt: str = "auto"  # auto | on | off: identity NCE on G(x_B) (auto = CUT on, FastCUT off)
+    flip_equivariance: str = "auto"  # auto | on | off: FastCUT's flip (auto = FastCUT only)
+    lambda_gan: float = 1.0  # weight of the LSGAN generator term (CUT 1)
+    nce_layers: str = "rgb,down1,down2,block1,block5"  # CUT's layers 0,4,8,12,16
+    num_patches: int = 256  # patch positions per layer (CUT 256)
+    nce_tau: float = 0.07  # temperature (CUT, MoNCE 0.07)
+    monce_eps: float = 1.0  # MoNCE's entropic epsilon (code default 1.0; horse2zebra script 0.1)
+    monce_cost: str = "hard"  # hard exp(S/eps) | easy exp((1-S)/eps)
+    neg_weight: float = 1.0  # MoNCE's Q (supplement Fig. 1; default 1)
+    ot_iters: int = 50  # Sinkhorn iterations (MoNCE code 50)
+    log_domain: bool = False  # log-domain Sinkhorn (finite at small eps); the code: plain
+    plan_grad: bool = True  # gradients through the Sinkhorn iterations (the code: yes)
+    dataset: str = "shapes"  # shapes (synthetic A -> B) | horse2zebra | unpaired_folder (data_root)
+    size: int = 256  # image side
+    n_train: int = 1000  # shapes: images per domain in the train split
+    num_classes: int = 4  # shapes: object classes (2..8)
+    ngf: int = 64  # generator width (CUT 64)
+    n_blocks: int = 9  # residual blocks (CUT 9 at 256 px)
+    ndf: int = 64  # discriminator width (CUT 64)
+    d_layers: int = 3  # PatchGAN depth (CUT 3: 70 x 70 receptive field)
+    mlp_nc: int = 256  # MLP head width (CUT 256)
+    lr: float = 2e-4  # Adam lr of G, D and the MLP heads (CUT 2e-4; MoNCE supplement 0.002)
+    beta1: float = 0.5  # Adam beta1 (CUT 0.5)
+    beta2: float = 0.999  # Adam beta2 (CUT 0.999)
+    decay_from: float = 0.5  # lr constant for this fraction of the steps, then linear to 0 (CUT 0.5)
+    eval_n: int = 200  # shapes: test images for evaluate()'s mask IoU
+
+    PROFILES: ClassVar = {
+        "smoke": {"size": 32, "ngf": 8, "n_blocks": 5, "ndf": 8, "mlp_nc": 32, "num_patches": 32,
+                  "n_train": 64, "steps": 4, "batch_size": 2, "log_every": 1, "ckpt_every": 4,
+                  "eval_n": 16, "ot_iters": 10},
+        "quick": {"size": 32, "ngf": 16, "n_blocks": 6, "ndf": 16, "mlp_nc": 64,
+                  "num_patches": 64, "n_train": 1000, "steps": 300, "batch_size": 4, "lr": 1e-3,
+                  "log_every": 25, "ckpt_every": 300, "eval_n": 200},
+        # full: CUT's horse2zebra run: 400 epochs (200 + 200 decay) of max(|A|, |B|) = 1334
+        "full": {"dataset": "horse2zebra", "size": 256, "steps": 533_600, "batch_size": 1,
+                 "log_every": 100, "ckpt_every": 5000, "eval_every": 0},
+    }
+    RANGES: ClassVar = {"lambda_gan": ">= 0", "num_patches": ">= 2", "nce_tau": "> 0",
+                        "monce_eps": "> 0", "neg_weight": ">= 0", "ot_iters": ">= 1",
+                        "size": ">= 16", "n_train": ">= 2", "num_classes": ">= 2", "ngf": ">= 1",
+                        "n_blocks": ">= 1", "ndf": ">= 1", "d_layers": ">= 1", "mlp_nc": ">= 1",
+                        "lr": "> 0", "beta1": "[0, 1)", "beta2": "[0, 1)", "decay_from": "[0, 1]",
+                        "eval_n": ">= 1"}
+    CHOICES: ClassVar = {"contrast": CONTRASTS, "cut_mode": ("cut", "fastcut"),
+                         "nce_idt": ("auto", "on", "off"),
+                         "flip_equivariance": ("auto", "on", "off"), "monce_cost": COSTS,
+                         "dataset": DATASETS}
+
+
+def preset(cfg: CUTConfig) -> tuple[float, bool, bool]:
+    """(lambda_nce, identity NCE, flip equivariance) after the cut / fastcut preset."""
+    fast = cfg.cut_mode == "fastcut"
+    lam = cfg.lambda_nce if cfg.lambda_nce >= 0 else (10.0 if fast else 1.0)
+    idt = cfg.nce_idt == "on" or (cfg.nce_idt == "auto" and not fast)
+    flip = cfg.flip_equivariance == "on" or (cfg.flip_equivariance == "auto" and fast)
+    return lam, idt, flip
+
+
+def load_domains(cfg: CUTConfig, split: str = "train"):
+    if cfg.dataset == "shapes":
+        n = cfg.n_train if split == "train" else cfg.eval_n
+        return ShapeDomains(n, cfg.size, cfg.seed if split == "train" else 0, cfg.num_classes, split)
+    from ..data import get_dataset
+
+    name = "horse2zebra" if cfg.dataset == "horse2zebra" else "unpaired"
+    return get_dataset(name, split, cfg.size, data_root=cfg.data_root or None)
+
+
+# ----------------------------------------------------------------------------- method
+@register
+class CUT(Method):
+    name = "cut"
+    Config = CUTConfig
+    summary = "CUT (ECCV 2020) / MoNCE (CVPR 2022) unpaired translation: patchnce | monce | none"
+
+    @classmethod
+    def check_config(cls, cfg: CUTConfig) -> None:
+        if cfg.lambda_nce < 0 and cfg.lambda_nce != -1:
+            raise ConfigError(f"lambda_nce={cfg.lambda_nce}: use a weight >= 0, or -1 for the "
+                              "preset's value (CUT 1, FastCUT 10)")
+        parse_layers(cfg.nce_layers, cfg.n_blocks)
+        if cfg.dataset == "shapes" and cfg.data_root:
+            raise ConfigError(f"dataset=shapes is generated and reads no data_root "
+                              f"({cfg.data_root!r}): drop data_root or pick dataset=horse2zebra")
+        if cfg.dataset == "unpaired_folder" and not cfg.data_root:
+            raise ConfigError("dataset=unpaired_folder needs data_root=DIR with trainA/ and trainB/")
+        if cfg.dataset == "shapes" and not 2 <= cfg.num_classes <= 8:
+            raise ConfigError(f"num_classes={cfg.num_classes}: the shapes have 2..8 classes")
+
+    def __init__(self, cfg: CUTConfig, device: torch.device):
+        super().__init__(cfg, device)
+        self.lambda_nce, self.nce_idt, self.flip = preset(cfg)
+        self.layers = parse_layers(cfg.nce_layers, cfg.n_blocks)
+        self.dataset = load_domains(cfg, "train")
+        self.G = ResnetGenerator(3, 3, cfg.ngf, cfg.n_blocks).to(device)
+        self.D = PatchDiscriminator(3, cfg.ndf, cfg.d_layers).to(device)
+        self.F = PatchSampleMLP([self.G.channels(n) for n in self.layers], cfg.mlp_nc).to(device)
+        betas = (cfg.beta1, cfg.beta2)
+        # one Adam over G and the heads = CUT's two Adams with the same settings (per-parameter)
+        self.opt_G = torch.optim.Adam([*self.G.parameters(), *self.F.parameters()], cfg.lr, betas)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), cfg.lr, betas)
+
+    def modules(self):
+        return {"G": self.G, "D": self.D, "F": self.F}
+
+    def optimizers(self):
+        return {"G": self.opt_G, "D": self.opt_D}
+
+    def train_set(self):
+        return self.dataset
+
+    # -- losses
+    def contrast(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        """Per-anchor patch contrast (..., P) of stacked layers."""
+        c = self.cfg
+        if c.contrast == "monce":
+            return monce_loss(q, k, tau=c.nce_tau, eps=c.monce_eps, cost=c.monce_cost,
+                              neg_weight=c.neg_weight, iters=c.ot_iters, reduction="none",
+                              log_domain=c.log_domain, plan_grad=c.plan_grad)
+        return patchnce_loss(q, k, tau=c.nce_tau, reduction="none")
+
+    def nce(self, src: torch.Tensor, tgt: torch.Tensor, flipped: bool = False) -> torch.Tensor:
+        """CUT Eq. 5: the mean over layers of the mean patch contrast of G's features of the
+        output ``tgt`` (queries) against those of the input ``src`` (keys, no gradient)."""
+        feat_q = self.G.encode(tgt, self.layers)
+        if flipped:  # FastCUT: G(flip(x)) should be flip(G(x))
+            feat_q = [f.flip(3) for f in feat_q]
+        with torch.no_grad():
+            feat_k = self.G.encode(src, self.layers)
+            ids = self.F.sample_ids(feat_k, self.cfg.num_patches)
+            k = self.F(feat_k, ids)
+        q = self.F(feat_q, ids)
+        groups: dict[int, list[int]] = {}
+        for i, f in enumerate(q):  # layers with the same patch count: one call
+            groups.setdefault(f.shape[1], []).append(i)
+        total = sum(self.contrast(torch.stack([q[i] for i in idx]),
+                                  torch.stack([k[i] for i in idx])).mean((1, 2)).sum()
+                    for idx in groups.values())
+        return total / len(self.layers)
+
+    def _set_lr(self, step: int) -> None:
+        c = self.cfg
+        start = c.decay_from * c.steps
+        frac = 1.0 if step < start else max(0.0, 1 - (step - start) / max(c.steps - start, 1))
+        for opt in (self.opt_G, self.opt_D):
+            for g in opt.param_groups:
+                g["lr"] = c.lr * frac
+
+    def train_step(self, batch, ctx):
+        c = self.cfg
+        self._set_lr(ctx.step)
+        real_a, real_b = batch["A"], batch["B"]
+        use_nce = c.contrast != "none" and self.lambda_nce > 0
+        idt = use_nce and self.nce_idt
+        real = torch.cat([real_a, real_b]) if idt else real_a
+        flipped = self.flip and bool(torch.rand(()) < 0.5)  # CPU draw: no device sync
+        if flipped:
+            real = real.flip(3)
+        with ctx.autocast():
+            fake = self.G(real)
+        fake_b = fake[:len(real_a)]
+
+        with ctx.autocast():  # D: LSGAN on real B vs the detached fake
+            d_loss = d_lsgan(self.D(real_b).float(), self.D(fake_b.detach()).float())
+        ctx.optimize("D", {"d_lsgan": d_loss})
+
+        self.D.requires_grad_(False)
+        try:
+            with ctx.autocast():
+                terms = {"g_lsgan": c.lambda_gan * g_lsgan(self.D(fake_b).float())}
+                if use_nce:
+                    src = torch.cat([real_a, real_b]) if idt else real_a
+                    terms["nce"] = self.lambda_nce * self.nce(src, fake, flipped)
+            ctx.optimize("G", terms)
+        finally:
+            self.D.requires_grad_(True)
+        return {"d_lsgan": d_loss.detach(), **{k: v.detach() for k, v in terms.items()}}
+
+    def evaluate(self, ctx):
+        """Shapes: mean IoU of the object recovered by domain B's colour rule from G(x_A) with
+        x_A's true mask, on ``eval_n`` test images (cheap; the notebook adds the classifier)."""
+        if self.cfg.dataset != "shapes":
+            return {}
+        test = load_domains(self.cfg, "test")
+        out = translate(self.G, test.a["image"])
+        return {"mask_iou": float(mask_iou(object_mask_b(out), test.a["mask"]).mean())}
+
+
+# ----------------------------------------------------------------------------- evaluation
+def generator_of(obj) -> torch.nn.Module:
+    """G inside a RunResult, a CUT method, or G itself."""
+    obj = getattr(obj, "method", obj)
+    return obj.G if isinstance(obj, CUT) else obj
+
+
+@torch.no_grad()
+def translate(G, images: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
+    """G(x) for (N, 3, H, W) in [-1, 1], in eval mode (instance norm has no running stats, so
+    train and eval agree), on G's device; returned on the CPU."""
+    g = generator_of(G)
+    dev = next(g.parameters()).device
+    was = g.training
+    g.eval()
+    try:
+        return torch.cat([g(images[i:i + batch_size].to(dev)).float().cpu()
+                          for i in range(0, len(images), batch_size)])
+    finally:
+        g.train(was)
+
+
+def mask_iou(pred: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
+    """Per-image IoU of two (N, H, W) bool masks (1 where both are empty)."""
+    inter = (pred & true).flatten(1).sum(1).float()
+    union = (pred | true).flatten(1).sum(1).float()
+    return torch.where(union > 0, inter / union.clamp(min=1), torch.ones_like(union))
+
+
+@functools.lru_cache(maxsize=4)
+def content_classifier(size: int = 32, num_classes: int = 4, n: int = 2000, epochs: int = 6):
+    """The frozen factor classifier trained on real domain-B renderings (``n`` train + 400 val
+    from seeds 500 / 501, unseen by any run), heads :data:`CONTENT_FACTORS`; cached on disk by
+    :func:`ci_inpaint.metrics.classifier.train_factor_classifier`. ``.accuracy``: held-out."""
+    from ..metrics.classifier import train_factor_classifier
+
+    tr, va = _domain(n, size, 500, num_classes, "B"), _domain(400, size, 501, num_classes, "B")
+    return train_factor_classifier(
+        f"cut_shapes_b{size}", tr["image"], {k: tr[f"f_{k}"] for k in CONTENT_FACTORS},
+        epochs=epochs, input_size=size,
+        val=(va["image"], {k: va[f"f_{k}"] for k in CONTENT_FACTORS}))
+
+
+@torch.no_grad()
+def content_scores(images: torch.Tensor, factors: dict[str, torch.Tensor], masks: torch.Tensor,
+                   classifier) -> dict[str, float]:
+    """Content preserved in translated ``images`` of x_A: the B classifier's accuracy on each of
+    x_A's true factors (``acc_<factor>``, their mean ``content_acc``) and the IoU of B's colour
+    rule mask with x_A's true mask (``mask_iou``)."""
+    logits = classifier.logits(images.float())
+    out = {f"acc_{k}": float((logits[k].argmax(1) == factors[k]).float().mean())
+           for k in CONTENT_FACTORS}
+    out["content_acc"] = float(np.mean([out[f"acc_{k}"] for k in CONTENT_FACTORS]))
+    out["mask_iou"] = float(mask_iou(object_mask_b(images), masks).mean())
+    return out
+
+
+def fid_shapes(images: torch.Tensor, size: int, num_classes: int, feature_net="auto",
+               n_real: int = 1000) -> dict[str, Any]:
+    """FID of translated images to ``n_real`` real B renderings (seed 600, unseen elsewhere).
+    Without the Inception weights (``auto``) the features are the penultimate layer of
+    :func:`content_classifier` (trained on real B), and the result is named
+    ``fid_cut_shapes_b<size>_classifier`` -- never ``fid``."""
+    from ..errors import WeightsMissingError
+    from ..metrics import fid
+    from ..metrics.features import FeatureNet
+    from ..metrics.fid import resolve_feature_net
+
+    real = _domain(n_real, size, 600, num_classes, "B")
+    net = None
+    if feature_net != "classifier":
+        try:
+            net = resolve_feature_net(feature_net)
+        except WeightsMissingError:
+            if feature_net != "auto":
+                raise
+    if net is None:
+        clf = content_classifier(size, num_classes)
+        net = FeatureNet(clf.trunk, f"cut_shapes_b{size}_classifier", input_size=clf.input_size)
+    return fid(real["image"], images, feature_net=net)
+
+
+def evaluate_shapes(G, cfg: CUTConfig, n: int = 500, fid_n: int = 1000,
+                    feature_net="auto") -> dict[str, Any]:
+    """Content (:func:`content_scores`) and realism (:func:`fid_shapes`) of G on ``n`` test
+    images of domain A (the test split, seed 100: never trained on)."""
+    test = ShapeDomains(n, cfg.size, 0, cfg.num_classes, "test")
+    out_imgs = translate(G, test.a["image"])
+    clf = content_classifier(cfg.size, cfg.num_classes)
+    row = content_scores(out_imgs, test.factors("A"), test.a["mask"], clf)
+    f = fid_shapes(out_imgs, cfg.size, cfg.num_classes, feature_net, n_real=fid_n)
+    row.update({"fid_name": f["name"], f["name"]: f["value"], "fid_n_real": f["n_a"],
+                "fid_n_generated": f["n_b"], "fid_feature_net": f["feature_net"]})
+    return row
+
+
+__all__ = ["CONTENT_FACTORS", "CONTRASTS", "CUT", "CUTConfig", "DATASETS", "ShapeDomains",
+           "content_classifier", "content_scores", "evaluate_shapes", "fid_shapes",
+           "generator_of", "load_domains", "mask_iou", "object_mask_b", "preset", "render_b",
+           "translate"]

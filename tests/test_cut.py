@@ -1,0 +1,164 @@
+"""CUT networks and the cut method: layer taps, patch sampling, the shape domains' exact content
+rule, which terms reach which optimiser, presets, MoNCE -> PatchNCE inside the model, bad configs."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from ci_inpaint.config import resolve_config
+from ci_inpaint.errors import ConfigError
+from ci_inpaint.methods import get_method
+from ci_inpaint.methods.cut import (
+    CUTConfig,
+    ShapeDomains,
+    mask_iou,
+    object_mask_b,
+    preset,
+)
+from ci_inpaint.nn.cut import PatchDiscriminator, PatchSampleMLP, ResnetGenerator, parse_layers
+from ci_inpaint.testing import FakeContext
+
+LAYERS = ("rgb", "down1", "down2", "block1", "block5")
+
+
+def small(**kw):
+    return resolve_config(CUTConfig, "smoke", kw)
+
+
+def make(**kw):
+    torch.manual_seed(0)
+    return get_method("cut")(small(**kw), torch.device("cpu"))
+
+
+def batch_of(m, n=2):
+    ds = m.train_set()
+    return {k: torch.stack([ds[i][k] for i in range(n)]) for k in ("A", "B")}
+
+
+def test_generator_layers_and_shapes():
+    G = ResnetGenerator(ngf=4, n_blocks=5)
+    x = torch.randn(2, 3, 32, 32)
+    assert G(x).shape == (2, 3, 32, 32) and G(x).abs().max() <= 1
+    feats = G.encode(x, LAYERS)
+    assert [tuple(f.shape) for f in feats] == [(2, 3, 38, 38), (2, 8, 16, 16), (2, 16, 8, 8),
+                                               (2, 16, 8, 8), (2, 16, 8, 8)]
+    assert torch.equal(feats[0], F.pad(x, (3, 3, 3, 3), mode="reflect"))  # CUT's layer 0
+    assert [G.channels(n) for n in LAYERS] == [3, 8, 16, 16, 16]
+    # block 1 is one residual block after down2 + norm + relu
+    h = G.act2(feats[2])
+    assert torch.allclose(feats[3], G.blocks[0](h))
+    D = PatchDiscriminator(ndf=4, n_layers=3)
+    assert D(x).shape == (2, 1, 2, 2)
+
+
+def test_parse_layers():
+    assert parse_layers("rgb, down1,block5", 5) == ("rgb", "down1", "block5")
+    with pytest.raises(ConfigError, match="block7"):
+        parse_layers("rgb,block7", 6)
+    with pytest.raises(ConfigError, match="distinct"):
+        parse_layers("rgb,rgb", 6)
+
+
+def test_patch_sampler_shares_positions():
+    torch.manual_seed(1)
+    feats = [torch.randn(2, 3, 10, 10), torch.randn(2, 5, 4, 4)]
+    mlp = PatchSampleMLP([3, 5], nc=8)
+    ids = mlp.sample_ids(feats, 32)
+    assert [len(i) for i in ids] == [32, 16]  # all 16 positions of the 4x4 map
+    assert len(set(ids[0].tolist())) == 32
+    out = mlp(feats, ids)
+    assert [tuple(o.shape) for o in out] == [(2, 32, 8), (2, 16, 8)]
+    assert torch.allclose(out[0].norm(dim=-1), torch.ones(2, 32))
+    # the patch at flat position p of image b is the MLP of feats[:, :, row, col]
+    p = int(ids[0][5])
+    want = F.normalize(mlp.mlps[0](feats[0][1, :, p // 10, p % 10]), dim=-1)
+    assert torch.allclose(out[0][1, 5], want, atol=1e-6)
+
+
+def test_shape_domains_share_content_and_the_colour_rule_is_exact():
+    ds = ShapeDomains(n=24, size=32, seed=3)
+    # the B colour rule recovers B's own object mask (the rule content_scores applies to G(x_A))
+    assert mask_iou(object_mask_b(ds.b["image"]), ds.b["mask"]).min() > 0.97
+    # and does not fire on A's textured images as B objects
+    assert mask_iou(object_mask_b(ds.a["image"]), ds.a["mask"]).mean() < 0.5
+    item = ds[0]
+    assert item["A"].shape == item["B"].shape == (3, 32, 32)
+    assert torch.equal(item["factors_A"], torch.stack([ds.a[f"f_{k}"][0]
+                                                       for k in ("label", "scale", "x", "y")]))
+    # epoch-aware: the partner changes with the epoch, the item is a pure function of the key
+    partners = {int((ds[(e, 0)]["B"] - ds.b["image"]).flatten(1).abs().sum(1).argmin())
+                for e in range(6)}
+    assert len(partners) > 1
+    assert torch.equal(ds[(2, 5)]["B"], ds[(2, 5)]["B"])
+
+
+@pytest.mark.parametrize("contrast", ["patchnce", "monce", "none"])
+def test_train_step_terms(contrast):
+    m = make(contrast=contrast)
+    d_before = [p.clone() for p in m.D.parameters()]
+    seen = {}
+
+    def hook(name, terms):
+        if name == "G":  # D is frozen during G's step
+            seen["d_frozen"] = not any(p.requires_grad for p in m.D.parameters())
+
+    ctx = FakeContext(m, before_step=hook)
+    out = m.train_step(batch_of(m), ctx)
+    assert ctx.calls == ["D", "G"]
+    assert set(ctx.terms["D"]) == {"d_lsgan"}
+    assert set(ctx.terms["G"]) == ({"g_lsgan"} if contrast == "none" else {"g_lsgan", "nce"})
+    assert seen["d_frozen"] and all(p.requires_grad for p in m.D.parameters())
+    assert all(torch.isfinite(v) for v in out.values())
+    assert any(not torch.equal(a, b) for a, b in zip(d_before, m.D.parameters()))
+    if contrast != "none":  # the MLP heads train with G
+        assert all(p.grad is not None for p in m.F.parameters())
+
+
+def test_presets():
+    assert preset(small()) == (1.0, True, False)
+    assert preset(small(cut_mode="fastcut")) == (10.0, False, True)
+    assert preset(small(cut_mode="fastcut", lambda_nce=2.0, nce_idt="on")) == (2.0, True, True)
+    m = make(cut_mode="fastcut")
+    m.train_step(batch_of(m), FakeContext(m))  # flip path runs
+
+
+def test_nce_rewards_preserved_content():
+    m = make(num_patches=16)
+    x = batch_of(m, 2)["A"]
+    torch.manual_seed(0)
+    same = m.nce(x, x)
+    torch.manual_seed(0)
+    shuffled = m.nce(x, x.flip(2).flip(3))
+    assert same < shuffled
+
+
+def test_monce_with_uniform_plan_equals_patchnce_in_the_model():
+    m = make(contrast="monce", monce_eps=1e7, num_patches=16)
+    x = batch_of(m, 2)
+    y = m.G(x["A"]).detach()
+    torch.manual_seed(5)
+    mo = m.nce(x["A"], y)
+    m.cfg.contrast = "patchnce"
+    torch.manual_seed(5)
+    assert torch.allclose(mo, m.nce(x["A"], y), rtol=1e-5)
+
+
+def test_lr_schedule():
+    m = make(steps=10, decay_from=0.5, lr=1e-3)
+    lrs = []
+    for s in range(10):
+        m._set_lr(s)
+        lrs.append(m.opt_G.param_groups[0]["lr"])
+    assert lrs[:5] == [1e-3] * 5 and lrs[5] == pytest.approx(1e-3)
+    assert lrs[9] == pytest.approx(2e-4) and m.opt_D.param_groups[0]["lr"] == lrs[9]
+
+
+@pytest.mark.parametrize("kw, match", [({"nce_layers": "rgb,block9"}, "block9"),
+                                       ({"dataset": "unpaired_folder"}, "data_root"),
+                                       ({"data_root": "/x"}, "data_root"),
+                                       ({"lambda_nce": -2.0}, "lambda_nce")])
+def test_bad_configs(kw, match):
+    with pytest.raises(ConfigError, match=match):
+        get_method("cut").validate(small(**kw))
+    with pytest.raises(ConfigError, match="contrast"):
+        small(contrast="infonce")
