@@ -389,7 +389,8 @@ class Engine:
             h = hashlib.sha1()
             for name, t in m.state_dict().items():
                 h.update(name.encode())
-                h.update(t.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+                # reshape(-1): a 0-dim buffer (BatchNorm's num_batches_tracked) cannot be viewed
+                h.update(t.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes())
             out[k] = h.hexdigest()[:16]
         return out
 
