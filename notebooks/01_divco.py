@@ -206,7 +206,7 @@ if toy_rows:
 
 # %% [markdown]
 # **What the toy shows** (quick profile, 3 seeds; the committed outputs above): see the
-# discussion at the end of the notebook, written from these numbers.
+# discussion at the end of the notebook, written from these numbers and verdicts.
 
 # %% [markdown]
 # ## Class-conditional images (Sec. 4.4, Tables 3 and 4)
@@ -371,35 +371,34 @@ assert all(math.isfinite(v) for v in metrics.values() if isinstance(v, float))
 # (written from the quick-profile run whose outputs are stored in this notebook)
 #
 # **The toy (Fig. 1).** At our scale (1500 steps, 3 seeds) every regulariser reaches almost
-# every mode: DivCo and latent regression cover all 17 in every seed, the plain GAN misses one
-# grid mode, mode seeking misses one in one seed of three. So the paper's "regression misses
-# modes" does not show here. Nor does "mode seeking ignores the condition": all four put
-# about 99 % of their on-mode points on the right class's modes. Our discriminator sees the
+# every mode: DivCo and latent regression cover all 17 in every seed (so "regression covers
+# fewer modes" *does not hold*: both are exactly 17), mode seeking misses one grid mode in two
+# seeds of three, the plain GAN one in every seed. "Mode seeking ignores the condition" is
+# *inconclusive*: all four put about 99 % of their on-mode points on the right class's modes
+# (purity 0.993 ± 0.005 for mode seeking, 0.997 ± 0.001 for DivCo). Our discriminator sees the
 # class and the two layouts never overlap, so a sample on the wrong class's modes is easy to
-# punish; the paper's toy may differ in ways it does not publish. What does show is quality:
-# DivCo has the largest share of points within 3 std of a mode (0.61 ± 0.03, against
-# 0.58 ± 0.02 for mode seeking, 0.52 ± 0.03 for regression and 0.46 ± 0.10 for none). The
-# gap to mode seeking is about one standard deviation, and every generator still smears
-# points between modes (real data scores 0.99).
+# punish; the paper's toy may differ in ways it does not publish. DivCo has the largest
+# high-quality share (0.60 ± 0.02, against 0.58 ± 0.02 for mode seeking, 0.52 ± 0.03 for
+# regression and 0.46 ± 0.10 for none), but with 3 seeds the Welch interval of DivCo minus
+# mode seeking contains 0: *inconclusive*, where two means alone would have said "holds".
 #
 # **The images (Tables 3-4).** These runs are tiny next to the paper's: digits instead of
 # CIFAR-10, 300 steps, 2 seeds, 10 NDB bins on about 180 real images per class, and an FID on
-# a digits classifier. Both regularisers lower NDB and JSD against the plain DCGAN, and
-# MSGAN lowers them most (mean NDB 2.55 against 3.85 for DivCo and 4.9 for DCGAN; JSD 0.039,
-# 0.069 and 0.090). Both raise our classifier FID (DCGAN 23.4, DivCo 31.2, MSGAN 35.4), with
-# DivCo between the two. So at this scale DivCo beats DCGAN on diversity but not MSGAN, and
-# pays less realism than MSGAN. The paper's ordering (DivCo best on every metric) is not
-# reproduced; the samples are still blurry, and these differences say little about a
-# converged model.
+# a digits classifier (1000 generated vs 1000 real images). Both regularisers lower NDB and
+# JSD against the plain DCGAN, MSGAN most (mean NDB 2.85 against 4.15 for DivCo and 5.05 for
+# DCGAN; JSD 0.041, 0.076 and 0.085), and both raise our classifier FID (DCGAN 21.8, MSGAN
+# 31.3, DivCo 36.0, each ± 3 to 10 over the two seeds). With two seeds every interval is wide,
+# so all three Table 3-4 claims are *inconclusive*: neither reproduced nor refuted at this
+# scale. The committed numbers of the earlier run (NDB 3.85, JSD 0.069, FID 31.2 for DivCo)
+# lie inside these intervals.
 #
-# **Sensitivity.** The stored sweep is small: `part=toy`, one seed, λ_contra = 0.1, 1 and 10.
-# On the toy, DivCo's high-quality share is 0.46 at λ = 0.1, 0.57 at λ = 1 and 0.49 at λ = 10,
-# and λ = 0.1 covers only 15 of the 17 modes. This has the shape of the paper's Fig. 7 (a
-# middle weight works best), but one seed per point cannot tell these values apart.
+# **Sensitivity.** Fig. 7 needs a sweep (command above); a single run per grid point cannot
+# give an interval, so run it with `n_seeds=3` or more before reading a shape into it.
 #
 # **Next.**
-# * Train longer (`image_steps=2000`, `image_seeds=5`). Then try the `full` profile on
-#   CIFAR-10 with the Inception FID weights, to compare with Tables 3-4 on their own scale.
+# * Train longer and with more seeds (`image_steps=2000`, `image_seeds=5`): the intervals
+#   shrink with the seeds, and only then can Tables 3-4's claims hold or fail here. Then
+#   try the `full` profile on CIFAR-10 with the Inception FID weights, to compare with Tables 3-4 on their own scale.
 # * Run the Fig. 7 sweep (command above) over `lambda_contra`, `tau` and `radius` with
 #   `part=images`, and on the toy.
 # * For Fig. 1(c): raise the mode-seeking weight, or use layouts that share positions
