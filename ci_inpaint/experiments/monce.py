@@ -29,7 +29,8 @@ VARIANTS = {
 NAMES = {"none": "GAN only", "patchnce": "PatchNCE (CUT)", "monce_hard": "MoNCE hard",
          "monce_easy": "MoNCE easy"}
 CONTENT_KEYS = ("content_acc", "acc_label", "acc_scale", "acc_x", "acc_y", "mask_iou")
-EVAL = {"smoke": (32, 64), "quick": (300, 500), "full": (500, 1000)}  # (test images, FID reals)
+# (test images, real B images for the FID, real B images the content classifier learns from)
+EVAL = {"smoke": (32, 64, 256), "quick": (300, 500, 2000), "full": (500, 1000, 2000)}
 
 MAIN = "MoNCE main paper, Sec. 4 (unpaired translation; its tables are not in our copy)"
 FIG1 = "MoNCE supplement, Sec. 3 and Fig. 1 (Horse->Zebra, Q swept; plotted, no table)"
@@ -55,15 +56,15 @@ def translation_cell(cell: Cell) -> dict[str, Any]:
     res = cell.train("cut")
     o, t0 = cell.options, time.perf_counter()
     ev = evaluate_shapes(res.method.G, res.cfg, n=o["n"], fid_n=o["fid_n"],
-                         feature_net=o.get("feature_net", "auto"))
+                         feature_net=o.get("feature_net", "auto"), clf_n=o["clf_n"])
     return {"steps": res.steps_done, "train_s": round(res.wall_s, 2),
             "step_ms": round(1000 * res.wall_s / max(res.steps_done, 1), 1),
             "eval_s": round(time.perf_counter() - t0, 2), **ev}
 
 
 def _options(profile: str, n: int | None, fid_n: int | None, feature_net: str) -> dict[str, Any]:
-    dn, df = EVAL[profile]
-    return {"n": n or dn, "fid_n": fid_n or df, "feature_net": feature_net}
+    dn, df, dc = EVAL[profile]
+    return {"n": n or dn, "fid_n": fid_n or df, "clf_n": dc, "feature_net": feature_net}
 
 
 def run_compare(seeds, out: str | Path, profile: str = "quick", workers: int = 1, threads: int = 1,

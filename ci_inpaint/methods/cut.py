@@ -23,9 +23,9 @@ Settings and where they differ from the papers:
 * Adam 2e-4, betas (0.5, 0.999), batch 1, constant lr for the first half of the steps then linear
   decay to 0 (CUT's 200 + 200 epochs). MoNCE's supplement states batch 12 and lr 0.002 for its
   runs; we keep CUT's defaults (``batch_size``, ``lr`` change them).
-* ``quick`` (CPU minutes): the synthetic shape domains at 32 px, ngf 16, 6 residual blocks
-  (block 5 exists), ndf 16, 64 patches (the 8 x 8 grid of the deepest layers has 64), batch 4,
-  lr 1e-3 (5 x CUT's) so a few hundred steps translate; ``full``: horse2zebra at 256 px with
+* ``quick`` (CPU minutes): the synthetic shape domains at 32 px, ngf 8, 5 residual blocks
+  (block 5 is an NCE layer), ndf 16, MLP width 64, 64 patches (the 8 x 8 grid of the deepest
+  layers has 64), batch 2, lr 1e-3 (5 x CUT's) so that 300 steps translate; ``full``: horse2zebra at 256 px with
   CUT's networks (ngf 64, 9 blocks, ndf 64, 256 patches) and schedule (400 epochs).
 
 Data (``dataset``): ``shapes`` -- :class:`ShapeDomains`, two renderings of
@@ -183,8 +183,8 @@ class CUTConfig(TrainConfig):
         "smoke": {"size": 32, "ngf": 8, "n_blocks": 5, "ndf": 8, "mlp_nc": 32, "num_patches": 32,
                   "n_train": 64, "steps": 4, "batch_size": 2, "log_every": 1, "ckpt_every": 4,
                   "eval_n": 16, "ot_iters": 10},
-        "quick": {"size": 32, "ngf": 16, "n_blocks": 6, "ndf": 16, "mlp_nc": 64,
-                  "num_patches": 64, "n_train": 1000, "steps": 300, "batch_size": 4, "lr": 1e-3,
+        "quick": {"size": 32, "ngf": 8, "n_blocks": 5, "ndf": 16, "mlp_nc": 64,
+                  "num_patches": 64, "n_train": 1000, "steps": 300, "batch_size": 2, "lr": 1e-3,
                   "log_every": 25, "ckpt_every": 300, "eval_n": 200},
         # full: CUT's horse2zebra run: 400 epochs (200 + 200 decay) of max(|A|, |B|) = 1334
         "full": {"dataset": "horse2zebra", "size": 256, "steps": 533_600, "batch_size": 1,
@@ -399,7 +399,7 @@ def content_scores(images: torch.Tensor, factors: dict[str, torch.Tensor], masks
 
 
 def fid_shapes(images: torch.Tensor, size: int, num_classes: int, feature_net="auto",
-               n_real: int = 1000) -> dict[str, Any]:
+               n_real: int = 1000, clf_n: int = 2000) -> dict[str, Any]:
     """FID of translated images to ``n_real`` real B renderings (seed 600, unseen elsewhere).
     Without the Inception weights (``auto``) the features are the penultimate layer of
     :func:`content_classifier` (trained on real B), and the result is named
@@ -418,21 +418,23 @@ def fid_shapes(images: torch.Tensor, size: int, num_classes: int, feature_net="a
             if feature_net != "auto":
                 raise
     if net is None:
-        clf = content_classifier(size, num_classes)
+        clf = content_classifier(size, num_classes, clf_n)
         net = FeatureNet(clf.trunk, f"cut_shapes_b{size}_classifier", input_size=clf.input_size)
     return fid(real["image"], images, feature_net=net)
 
 
 def evaluate_shapes(G, cfg: CUTConfig, n: int = 500, fid_n: int = 1000,
-                    feature_net="auto") -> dict[str, Any]:
+                    feature_net="auto", clf_n: int = 2000) -> dict[str, Any]:
     """Content (:func:`content_scores`) and realism (:func:`fid_shapes`) of G on ``n`` test
-    images of domain A (the test split, seed 100: never trained on)."""
+    images of domain A (the test split, seed 100: never trained on); the classifier is
+    trained on ``clf_n`` real B images (cached)."""
     test = ShapeDomains(n, cfg.size, 0, cfg.num_classes, "test")
     out_imgs = translate(G, test.a["image"])
-    clf = content_classifier(cfg.size, cfg.num_classes)
+    clf = content_classifier(cfg.size, cfg.num_classes, clf_n)
     row = content_scores(out_imgs, test.factors("A"), test.a["mask"], clf)
-    f = fid_shapes(out_imgs, cfg.size, cfg.num_classes, feature_net, n_real=fid_n)
-    row.update({"fid_name": f["name"], f["name"]: f["value"], "fid_n_real": f["n_a"],
+    f = fid_shapes(out_imgs, cfg.size, cfg.num_classes, feature_net, n_real=fid_n, clf_n=clf_n)
+    row.update({"clf_val_acc": float(np.mean(list(clf.accuracy.values()) or [float("nan")])),
+                "fid_name": f["name"], f["name"]: f["value"], "fid_n_real": f["n_a"],
                 "fid_n_generated": f["n_b"], "fid_feature_net": f["feature_net"]})
     return row
 
