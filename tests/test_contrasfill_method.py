@@ -68,7 +68,8 @@ def test_contrastive_terms_reach_G_and_E_u_but_never_E_k_or_D():
 
 
 def test_paired_batch_uses_distinct_classes_and_a_derangement():
-    m = build(profile="quick", n_train=32, ek_n=600, ek_epochs=2, width=4, channel_max=8)
+    m = build(profile="quick", n_train=32, ek_n=600, ek_epochs=2, width=4, channel_max=8,
+              num_classes=8, pairing="pairs", n_known=8, n_unknown=8)
     torch.manual_seed(1)
     k, u, k_ids, u_ids, classes = m.draw_codes(16)
     assert len(set(classes[:8].tolist())) == 8 and torch.equal(classes[:8], classes[8:])
