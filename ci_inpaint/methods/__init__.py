@@ -38,6 +38,7 @@ _MODULES: dict[str, str] = {
     "toy_regression": "ci_inpaint.methods.toy_regression",
     "cut": "ci_inpaint.methods.cut",
     "contrasfill": "ci_inpaint.methods.contrasfill",
+    "scat": "ci_inpaint.methods.scat",
 }
 _REGISTRY: dict[str, type[Method]] = {}
 

@@ -1,0 +1,396 @@
+"""SCAT (Zuo et al., AAAI 2023): segmentation confusion adversarial training + textural and
+semantic contrastive losses, for free-form inpainting.
+
+Networks: the AOT-GAN generator (:mod:`ci_inpaint.nn.aot`) and one U-Net discriminator that is
+both the global D and the segmentation network S (:mod:`ci_inpaint.nn.unet_d`), plus the
+semantic loss's projection MLP (D's global features -> 256 -> 256).
+
+One step (losses in :mod:`ci_inpaint.losses.scat` and :mod:`ci_inpaint.losses.gan`):
+
+* D step: lambda_adv (global hinge on x vs the composite x_bar + SCAT Eq. 1: S(x) valid
+  everywhere, S(x_bar) generated on the hole, valid elsewhere). Composites are detached.
+* G step (D fixed: its parameters take no gradient; gradients flow through it into G):
+  Eq. 8 = lambda_rec L1(x_hat, x) over the whole output (Eq. 7) + lambda_adv (global hinge +
+  SCAT Eq. 2, every pixel or, as the authors' code, holes only) + lambda_text Eq. 3 (D's four
+  shallow feature levels of x_bar vs x and x~) + lambda_sem Eq. 4 (anchor x_bar, positive x,
+  negatives each x_i re-corrupted by every mask of the batch: M = batch size).
+* The projection MLP is trained by G's optimiser (one Adam over G and the MLP, minimising
+  Eq. 8, as CUT trains its projection heads); D's own weights never see L_sem or L_text.
+
+Variants (Table 3's rows, cumulative): ``baseline`` (global adversarial + L1), ``scat``
+(+ SCAT), ``text`` (+ textural), ``full`` (+ semantic: the paper). ``temperature``: ``paper``
+divides the cosines by ``tau`` (the paper's t; its value is not stated, 0.07 is what the
+authors' code stores) or ``code`` (the authors' code: no temperature, t = 1).
+
+Mask convention at this edge: batches carry ``mask`` = 1 on holes (the repository's); SCAT's m
+is 1 on valid pixels (m = 1 - mask). x~ = x * (1 - mask), x_bar = mask x_hat + (1 - mask) x.
+
+Data: ``photos`` (bundled :class:`~ci_inpaint.data.PhotoPatches`, smoke/quick, with DeepFill-v2
+free-form masks) or ``celeba`` / ``places2`` at 256 px with the NVIDIA irregular masks
+(random flips and 90-degree rotations; ``mask_root``), the paper's setting (``full``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor
+
+from ..config import TrainConfig
+from ..errors import ConfigError
+from ..losses.gan import d_hinge, g_hinge
+from ..losses.scat import (
+    G_REGIONS,
+    recorrupt,
+    scat_d_loss,
+    scat_g_loss,
+    semantic_contrastive_loss,
+    textural_contrastive_loss,
+)
+from ..nn.aot import UPSAMPLE, AOTGenerator
+from ..nn.unet_d import SIZES, ProjectionMLP, UNetDiscriminator
+from . import Method, register
+
+VARIANTS = ("baseline", "scat", "text", "full")  # Table 3: Baseline, -1, -2, Proposed
+DATASETS = ("photos", "celeba", "places2")
+EVAL_BUCKETS = ("0-20", "20-40", "40-60")
+
+
+def uses(variant: str) -> dict[str, bool]:
+    """Which of SCAT's three additions a variant trains with (Table 3 adds them in order)."""
+    k = VARIANTS.index(variant)
+    return {"scat": k >= 1, "text": k >= 2, "sem": k >= 3}
+
+
+@dataclass
+class SCATConfig(TrainConfig):
+    variant: str = "full"  # baseline | scat | text | full (Table 3 rows, cumulative)
+    dataset: str = "photos"  # photos (bundled patches) | celeba | places2 (data_root, full)
+    mask_root: str = ""  # celeba/places2: the NVIDIA irregular mask folder (data_scripts/nvidia_masks.py)
+    resolution: int = 256  # image side: 32, 64, 128 or 256 (the paper: 256)
+    width: int = 64  # G's first conv width (then x2, x4); the paper (AOT-GAN): 64
+    blocks: int = 8  # AOT blocks; the paper (AOT-GAN): 8
+    rates: str = "1,2,4,8"  # dilation rates of the four AOT branches
+    upsample: str = "nearest"  # nearest (SCAT code) | bilinear (AOT-GAN code)
+    d_width: int = 64  # U-Net D width (U-Net GAN table: 64 at 256 px)
+    proj_dim: int = 256  # semantic MLP: global features -> 256 -> 256
+    lambda_rec: float = 10.0  # Eq. 8
+    lambda_adv: float = 1.0  # Eq. 8: global hinge + SCAT
+    lambda_text: float = 10.0  # Eq. 5
+    lambda_sem: float = 1.0  # Eq. 5
+    temperature: str = "paper"  # paper (cosine / tau) | code (no temperature, the authors' code)
+    tau: float = 0.07  # t of Eq. 4 (unstated in the paper; the code stores 0.07)
+    g_region: str = "all"  # SCAT G term: all (Eq. 2, every pixel) | hole (the authors' code)
+    lr: float = 1e-4  # Adam, G and D (paper 1e-4)
+    beta1: float = 0.0
+    beta2: float = 0.99
+    max_strokes: int = 6  # photos: free-form masks of 1..max_strokes strokes
+    patches_per_photo: int = 256  # photos: training patches per source photo
+
+    PROFILES: ClassVar = {
+        "smoke": {"resolution": 32, "width": 4, "blocks": 1, "rates": "1,2,4,6", "d_width": 4,
+                  "proj_dim": 32, "steps": 3, "batch_size": 4, "log_every": 1, "ckpt_every": 3,
+                  "eval_every": 2, "patches_per_photo": 16, "lr": 5e-4},
+        # 2-core CPU minutes: 32 px patches, G 8-16-32 with 2 AOT blocks (rates 1,2,4,6: at
+        # 32 px the blocks see 8x8 maps, where reflect padding 8 does not fit), D width 8,
+        # the paper's batch 8 (M = 8 negatives), 5x the paper's lr to move in few steps
+        "quick": {"resolution": 32, "width": 8, "blocks": 2, "rates": "1,2,4,6", "d_width": 8,
+                  "proj_dim": 64, "steps": 150, "batch_size": 8, "log_every": 25,
+                  "ckpt_every": 150, "eval_every": 25, "lr": 5e-4},
+        # the paper: CelebA 300k iterations (Places2: 1M), 256 px, batch 8, Adam 1e-4 (0, 0.99)
+        "full": {"dataset": "celeba", "resolution": 256, "steps": 300_000, "batch_size": 8,
+                 "log_every": 100, "ckpt_every": 5000, "eval_every": 10_000},
+    }
+    RANGES: ClassVar = {"width": ">= 4", "blocks": ">= 0", "d_width": ">= 1", "proj_dim": ">= 1",
+                        "lambda_rec": ">= 0", "lambda_adv": ">= 0", "lambda_text": ">= 0",
+                        "lambda_sem": ">= 0", "tau": "> 0", "lr": "> 0", "beta1": "[0, 1)",
+                        "beta2": "[0, 1)", "max_strokes": ">= 1", "patches_per_photo": ">= 1"}
+    CHOICES: ClassVar = {"variant": VARIANTS, "dataset": DATASETS, "upsample": UPSAMPLE,
+                         "temperature": ("paper", "code"), "g_region": G_REGIONS}
+
+
+def parse_rates(text: str) -> tuple[int, ...]:
+    try:
+        rates = tuple(int(r) for r in text.split(","))
+    except ValueError:
+        rates = ()
+    if len(rates) != 4 or min(rates) < 1:
+        raise ConfigError(f"rates must be four positive integers like 1,2,4,8, got {text!r}")
+    return rates
+
+
+# ----------------------------------------------------------------------------- data
+def photo_masks(max_strokes: int):
+    from ..data.inpaint import generated_masks
+
+    return generated_masks("free_form", num_strokes=(1, max_strokes))
+
+
+def train_dataset(cfg: SCATConfig):
+    from ..data import get_dataset
+    from ..data.inpaint import MaskedDataset, folder_masks
+
+    if cfg.dataset == "photos":
+        base = get_dataset("photo_patches", "train", cfg.resolution, seed=cfg.seed,
+                           patches_per_photo=cfg.patches_per_photo, jitter=cfg.resolution // 8,
+                           flip=True)
+        return MaskedDataset(base, photo_masks(cfg.max_strokes), seed=cfg.seed)
+    base = get_dataset(cfg.dataset, "train", cfg.resolution, data_root=cfg.data_root, flip=True)
+    folder = get_dataset("nvidia_masks", "train", cfg.resolution, data_root=cfg.mask_root,
+                         flip=True, rotate=True, seed=cfg.seed)
+    return MaskedDataset(base, folder_masks(folder), seed=cfg.seed)
+
+
+# ----------------------------------------------------------------------------- method
+@register
+class SCAT(Method):
+    name = "scat"
+    Config = SCATConfig
+    summary = "SCAT (AAAI 2023): segmentation confusion adversarial training + contrastive losses"
+
+    @classmethod
+    def check_config(cls, cfg: SCATConfig) -> None:
+        if cfg.resolution not in SIZES:
+            raise ConfigError(f"resolution must be one of {SIZES}, got {cfg.resolution}: "
+                              "use e.g. --set resolution=32")
+        rates = parse_rates(cfg.rates)
+        if max(rates) >= cfg.resolution // 4:
+            raise ConfigError(f"AOT rate {max(rates)} needs a reflect padding below the blocks' "
+                              f"{cfg.resolution // 4} px side: use smaller rates, e.g. 1,2,4,6")
+        if cfg.width % 4 and cfg.blocks:
+            raise ConfigError(f"width {cfg.width} must be a multiple of 4 (four AOT branches)")
+        if cfg.dataset != "photos" and not (cfg.data_root and cfg.mask_root):
+            raise ConfigError(f"dataset={cfg.dataset} needs data_root (the images) and mask_root "
+                              "(NVIDIA masks, data_scripts/nvidia_masks.py): pass both with --set")
+        if cfg.dataset == "photos" and cfg.data_root:
+            raise ConfigError("dataset=photos is bundled and reads no data_root: drop it")
+        if cfg.dataset == "photos" and cfg.resolution > 128:
+            raise ConfigError(f"dataset=photos has patches of 32, 64 or 128 px, not "
+                              f"{cfg.resolution}: lower resolution or use celeba/places2")
+
+    def __init__(self, cfg: SCATConfig, device: torch.device):
+        super().__init__(cfg, device)
+        self.use = uses(cfg.variant)
+        self.G = AOTGenerator(cfg.width, cfg.blocks, cfg.upsample, parse_rates(cfg.rates)).to(device)
+        self.D = UNetDiscriminator(cfg.resolution, cfg.d_width).to(device)
+        self.P = ProjectionMLP(self.D.feat_dim, cfg.proj_dim).to(device)
+        betas = (cfg.beta1, cfg.beta2)
+        self.opt_G = torch.optim.Adam([*self.G.parameters(), *self.P.parameters()], cfg.lr, betas)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), cfg.lr, betas)
+        self._dataset = None  # built on first use (a unit test may never need it)
+        self.s_history: list[dict[str, Any]] = []  # S's map on a fixed image at each evaluate
+
+    def modules(self):
+        return {"G": self.G, "D": self.D, "P": self.P}
+
+    def optimizers(self):
+        return {"G": self.opt_G, "D": self.opt_D}
+
+    @property
+    def dataset(self):
+        if self._dataset is None:
+            self._dataset = train_dataset(self.cfg)
+        return self._dataset
+
+    def train_set(self):
+        return self.dataset
+
+    @property
+    def tau(self) -> float | None:
+        return None if self.cfg.temperature == "code" else self.cfg.tau
+
+    @staticmethod
+    def composite(x_hat: Tensor, image: Tensor, hole: Tensor) -> Tensor:
+        return hole * x_hat + (1 - hole) * image
+
+    def train_step(self, batch, ctx):
+        cfg, G, D, use = self.cfg, self.G, self.D, self.use
+        x, hole = batch["image"], batch["mask"]
+        B = x.shape[0]
+
+        # D step: global hinge on x vs x_bar (+ SCAT Eq. 1 on S's per-pixel maps)
+        with torch.no_grad(), ctx.autocast():
+            comp = self.composite(G(x, hole), x, hole)
+        with ctx.autocast():
+            o = D(torch.cat([x, comp]), pixel=use["scat"])
+        real, fake = o.logit.float().chunk(2)
+        d_terms = {"d_adv": cfg.lambda_adv * d_hinge(real, fake)}
+        if use["scat"]:
+            s_real, s_comp = o.pixel.float().chunk(2)
+            d_terms["d_scat"] = cfg.lambda_adv * scat_d_loss(s_real, s_comp, hole)
+        ctx.optimize("D", d_terms)
+
+        # G step (+ the MLP): Eq. 8 with D fixed; one encoder pass over every image D must see
+        D.requires_grad_(False)
+        try:
+            with ctx.autocast():
+                x_hat = G(x, hole)
+                comp = self.composite(x_hat, x, hole)
+                parts = [comp]
+                if use["text"] or use["sem"]:
+                    parts.append(x)
+                if use["text"]:
+                    parts.append(x * (1 - hole))
+                if use["sem"]:
+                    parts.append(recorrupt(x, hole).flatten(0, 1))  # (B * B, C, H, W)
+                feats, g = D.encode(torch.cat(parts))
+                terms = {"rec": cfg.lambda_rec * (x_hat.float() - x.float()).abs().mean(),
+                         "g_adv": cfg.lambda_adv * g_hinge(D.linear(g[:B]).float())}
+                if use["scat"]:
+                    s_comp = D.decode([f[:B] for f in feats]).float()
+                    terms["g_scat"] = cfg.lambda_adv * scat_g_loss(s_comp, hole, cfg.g_region)
+                if use["text"]:
+                    sh = feats[:4]
+                    terms["text"] = cfg.lambda_text * textural_contrastive_loss(
+                        [f[:B] for f in sh], [f[B:2 * B] for f in sh], [f[2 * B:3 * B] for f in sh])
+                if use["sem"]:
+                    z = self.P(g.float())
+                    terms["sem"] = cfg.lambda_sem * semantic_contrastive_loss(
+                        z[:B], z[B:2 * B], z[-B * B:].view(B, B, -1), self.tau)
+            ctx.optimize("G", terms)
+        finally:
+            D.requires_grad_(True)
+        return {**{k: v.detach() for k, v in d_terms.items()},
+                **{k: v.detach() for k, v in terms.items()}}
+
+    # -- inference ------------------------------------------------------------------------
+    @torch.no_grad()
+    def inpaint(self, image: Tensor, hole: Tensor, batch_size: int = 64) -> Tensor:
+        """Composites x_bar for (image, hole) rows, on CPU, in [-1, 1]."""
+        out = []
+        for i in range(0, len(image), batch_size):
+            x = image[i:i + batch_size].to(self.device)
+            m = hole[i:i + batch_size].to(self.device)
+            out.append(self.composite(self.G(x, m), x, m).clamp(-1, 1).float().cpu())
+        return torch.cat(out)
+
+    @torch.no_grad()
+    def segment(self, image: Tensor) -> Tensor:
+        """S's per-pixel logit map (B, 1, H, W) of images (> 0: valid, < 0: generated)."""
+        return self.D(image.to(self.device), logit=False).pixel.float().cpu()
+
+    def probe(self) -> dict[str, Tensor]:
+        """The fixed validation image and hole whose S map is recorded during training."""
+        if not hasattr(self, "_probe"):
+            self._probe = probe_item(self.cfg)
+        return self._probe
+
+    def evaluate(self, ctx):
+        """S's map on the probe composite (kept in ``s_history``) and how well it finds the hole:
+        ``s_gap`` = mean logit on known pixels - on hole pixels, ``s_acc`` = pixel accuracy of
+        its sign; ``probe_l1`` = L1 of the probe composite ([0, 1] scale)."""
+        p = self.probe()
+        comp = self.inpaint(p["image"], p["mask"])
+        s = self.segment(comp)
+        hole = p["mask"]
+        gap = s[hole < 0.5].mean() - s[hole > 0.5].mean()
+        acc = ((s > 0).float() == (1 - hole)).float().mean()
+        self.s_history.append({"step": int(getattr(ctx, "step", 0)), "s": s[0, 0].half(),
+                               "comp": comp[0].half()})
+        return {"s_gap": float(gap), "s_acc": float(acc),
+                "probe_l1": float(((comp - p["image"]).abs() / 2).mean())}
+
+    def extra_state(self):
+        return {"s_history": self.s_history}
+
+    def load_extra_state(self, state):
+        self.s_history = list(state.get("s_history", []))
+
+
+def probe_item(cfg: SCATConfig) -> dict[str, Tensor]:
+    """One held-out image with a 20-40 % hole (seeded): the picture of S's map over training."""
+    images, masks, _ = eval_pairs(cfg, 1, buckets=("20-40",), split="val")
+    return {"image": images, "mask": masks}
+
+
+# ----------------------------------------------------------------------------- evaluation
+def _eval_masks(cfg: SCATConfig, n: int, bucket: str, seed: int) -> Tensor:
+    """``n`` masks of ``bucket``: NVIDIA masks of that bucket (full data) or, for photos,
+    seeded free-form masks of 1-4 to 4-9 strokes kept when their ratio lands in the bucket."""
+    from ..data import get_dataset
+    from ..data.masks import bucket_of, free_form_mask, hole_ratio
+
+    if cfg.dataset != "photos":
+        folder = get_dataset("nvidia_masks", "val", cfg.resolution, data_root=cfg.mask_root,
+                             buckets=bucket, flip=True, rotate=True, seed=seed)
+        idx = torch.randperm(len(folder), generator=torch.Generator().manual_seed(seed))
+        return torch.stack([folder[int(i)] for i in idx[torch.arange(n) % len(folder)]])
+    strokes = ((1, 4), (2, 6), (4, 9))
+    out, k = [], 0
+    while len(out) < n:
+        m = free_form_mask(cfg.resolution, seed * 1_000_003 + k, num_strokes=strokes[k % 3])
+        if bucket_of(hole_ratio(m)) == bucket:
+            out.append(m)
+        k += 1
+        if k > 200 * n:
+            raise ConfigError(f"could not draw {n} free-form masks in bucket {bucket}")
+    return torch.stack(out)
+
+
+def eval_pairs(cfg: SCATConfig, n_per_bucket: int, buckets=EVAL_BUCKETS, split: str = "test",
+               seed: int = 12345) -> tuple[Tensor, Tensor, list[str]]:
+    """Fixed (image, mask) pairs: ``n_per_bucket`` per hole-ratio bucket, the images of
+    ``split`` in order (cycled), the same pairing for every run. Returns images, masks and
+    each row's bucket."""
+    from ..data import get_dataset
+
+    if cfg.dataset == "photos":
+        ds = get_dataset("photo_patches", split, cfg.resolution, seed=0)
+    else:
+        ds = get_dataset(cfg.dataset, split, cfg.resolution, data_root=cfg.data_root)
+    n = n_per_bucket * len(buckets)
+    idx = torch.arange(n) % len(ds)
+    images = torch.stack([ds[int(i)]["image"] for i in idx])
+    masks = torch.cat([_eval_masks(cfg, n_per_bucket, b, seed + j) for j, b in enumerate(buckets)])
+    rows = [b for b in buckets for _ in range(n_per_bucket)]
+    return images, masks, rows
+
+
+def fid_fallback(cfg: SCATConfig):
+    """The FID stand-in when the Inception weights are absent: a classifier of which photo a
+    training patch comes from (``fid_photopatches_classifier``), trained once and cached."""
+    from ..data import get_dataset
+    from ..metrics import train_feature_classifier
+
+    ds = get_dataset("photo_patches", "train", cfg.resolution, seed=0)
+    images = torch.stack([ds[i]["image"] for i in range(len(ds))])
+    photos = torch.stack([ds[i]["photo"] for i in range(len(ds))])
+    labels = torch.unique(photos, return_inverse=True)[1]
+    return train_feature_classifier("photopatches", images, labels, input_size=32)
+
+
+def evaluate_run(method: SCAT, n_per_bucket: int, fid: bool = True,
+                 feature_net="auto") -> dict[str, Any]:
+    """Composite metrics per bucket: ``l1_<b>`` on [0, 1] and ``l1pm_<b>`` on [-1, 1] (the
+    authors' scale, twice the first), ``psnr_<b>``, ``ssim_<b>``, and the FID of each bucket's
+    composites vs the same ground truths (``<fid name>_<b>``; ``fid_name``, ``fid_n``)."""
+    from ..errors import WeightsMissingError
+    from ..metrics import by_bucket
+    from ..metrics import fid as fid_of
+    from ..metrics.fid import resolve_feature_net
+
+    images, masks, rows = eval_pairs(method.cfg, n_per_bucket)
+    comp = method.inpaint(images, masks)
+    out: dict[str, Any] = {}
+    for b, r in by_bucket(comp, images, masks, EVAL_BUCKETS).items():
+        out[f"l1_{b}"], out[f"l1pm_{b}"] = r["l1"], 2 * r["l1"]
+        out[f"psnr_{b}"], out[f"ssim_{b}"], out[f"n_{b}"] = r["psnr"], r["ssim"], r["n"]
+    if fid:
+        try:
+            net = resolve_feature_net(feature_net)
+        except WeightsMissingError:
+            if feature_net != "auto" or method.cfg.dataset != "photos":
+                raise
+            net = fid_fallback(method.cfg)
+        for b in EVAL_BUCKETS:
+            keep = torch.tensor([r == b for r in rows])
+            f = fid_of(images[keep], comp[keep], feature_net=net)
+            out[f"{f['name']}_{b}"] = f["value"]
+            out["fid_name"], out["fid_n"], out["fid_feature_net"] = f["name"], f["n_a"], f["feature_net"]
+    return out
+
+
+__all__ = ["DATASETS", "EVAL_BUCKETS", "SCAT", "SCATConfig", "VARIANTS", "eval_pairs",
+           "evaluate_run", "fid_fallback", "parse_rates", "probe_item", "train_dataset", "uses"]

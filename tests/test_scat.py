@@ -1,0 +1,155 @@
+"""SCAT networks (AOT generator, U-Net D/S) and the method's train_step."""
+
+import pytest
+import torch
+from torch.utils.data import default_collate
+
+from ci_inpaint.config import resolve_config
+from ci_inpaint.data.epochs import EpochKey
+from ci_inpaint.errors import ConfigError
+from ci_inpaint.methods import get_method
+from ci_inpaint.methods.scat import SCAT, SCATConfig, eval_pairs, uses
+from ci_inpaint.nn.aot import AOTBlock, AOTGenerator, gate_norm
+from ci_inpaint.nn.unet_d import UNetDiscriminator
+from ci_inpaint.testing import FakeContext
+
+
+@pytest.mark.parametrize("size", [32, 64, 128, 256])
+def test_unet_d_heads_at_every_power_of_two(size):
+    D = UNetDiscriminator(size, 2)
+    o = D(torch.randn(2, 3, size, size))
+    assert o.logit.shape == (2,) and o.pixel.shape == (2, 1, size, size)
+    assert len(o.shallow) == 4 and o.global_feat.shape == (2, D.feat_dim)
+    assert [f.shape[-1] for f in o.shallow] == [size // 2, size // 4, size // 8, size // 16]
+    # spectral norm on every conv and linear layer
+    layers = [m for m in D.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    assert layers and all(hasattr(m, "parametrizations") for m in layers)
+
+
+def test_unet_d_refuses_other_sizes():
+    with pytest.raises(ValueError):
+        UNetDiscriminator(48)
+    with pytest.raises(ValueError):
+        UNetDiscriminator(16)
+
+
+def test_unet_d_pixel_map_is_local_per_sample():
+    torch.manual_seed(0)
+    D = UNetDiscriminator(32, 2).eval()
+    x = torch.randn(2, 3, 32, 32)
+    alone = D(x[:1]).pixel
+    assert torch.allclose(D(x).pixel[:1], alone, atol=1e-5)  # no batch statistics
+
+
+def test_gate_norm_closed_form():
+    g = torch.tensor([[[[1.0, 3.0]]]])  # mean 2, std (unbiased) sqrt(2)
+    z = (g - 2) / (2 ** 0.5 + 1e-9)
+    assert torch.allclose(gate_norm(g), 5 * (2 * z - 1))
+
+
+def test_aot_block_gates_between_input_and_fused():
+    torch.manual_seed(0)
+    blk = AOTBlock(8)
+    x = torch.randn(1, 8, 16, 16)
+    fused = blk.fuse(torch.cat([b(x) for b in blk.branches], 1))
+    sigma = torch.sigmoid(gate_norm(blk.gate(x)))
+    assert torch.allclose(blk(x), x * (1 - sigma) + fused * sigma)
+    with pytest.raises(ValueError):
+        AOTBlock(6)
+
+
+def test_generator_range_and_hole_only_input():
+    torch.manual_seed(0)
+    G = AOTGenerator(8, 1, "bilinear", rates=(1, 2, 3, 4))
+    x = torch.randn(2, 3, 32, 32)
+    hole = torch.zeros(2, 1, 32, 32)
+    hole[..., 8:20, 8:20] = 1
+    y = G(x, hole)
+    assert y.shape == x.shape and y.abs().max() <= 1
+    x2 = x.clone()
+    x2[..., 8:20, 8:20] = 5.0  # hole pixels are never seen
+    assert torch.equal(G(x2, hole), y)
+
+
+def _method(variant, **over):
+    cfg = resolve_config(SCATConfig, "smoke", {"variant": variant, **over}, method="scat")
+    torch.manual_seed(0)
+    return SCAT(cfg, torch.device("cpu"))
+
+
+def _batch(m):
+    return default_collate([m.dataset[EpochKey(0, i)] for i in range(m.cfg.batch_size)])
+
+
+@pytest.mark.parametrize("variant,g_terms", [
+    ("baseline", {"rec", "g_adv"}), ("scat", {"rec", "g_adv", "g_scat"}),
+    ("text", {"rec", "g_adv", "g_scat", "text"}), ("full", {"rec", "g_adv", "g_scat", "text", "sem"})])
+def test_variants_send_their_terms(variant, g_terms):
+    m = _method(variant)
+    ctx = FakeContext(m)
+    out = m.train_step(_batch(m), ctx)
+    assert ctx.calls == ["D", "G"]
+    assert set(ctx.terms["G"]) == g_terms
+    assert set(ctx.terms["D"]) == ({"d_adv", "d_scat"} if uses(variant)["scat"] else {"d_adv"})
+    assert all(torch.isfinite(v) for v in out.values())
+
+
+def test_g_step_leaves_d_alone_and_trains_g_and_mlp():
+    m = _method("full")
+    seen = {}
+
+    def hook(name, terms):
+        if name == "G":  # D is fixed during G's step, gradients still flow through it
+            seen["d_frozen"] = not any(p.requires_grad for p in m.D.parameters())
+            for k in ("g_scat", "text", "sem"):
+                grads = torch.autograd.grad(terms[k], [*m.G.parameters()], retain_graph=True,
+                                            allow_unused=True)
+                seen[k] = sum(float(g.abs().sum()) for g in grads if g is not None)
+            gp = torch.autograd.grad(terms["sem"], [*m.P.parameters()], retain_graph=True)
+            seen["mlp"] = sum(float(g.abs().sum()) for g in gp)
+
+    ctx = FakeContext(m, before_step=hook)
+    d_before = [p.detach().clone() for p in m.D.parameters()]
+    batch = _batch(m)
+    m.train_step(batch, ctx)
+    assert seen["d_frozen"]
+    assert seen["g_scat"] > 0 and seen["text"] > 0 and seen["sem"] > 0 and seen["mlp"] > 0
+    assert all(p.requires_grad for p in m.D.parameters())  # restored
+    assert any(not torch.equal(a, b) for a, b in zip(d_before, m.D.parameters()))  # D step ran
+
+
+def test_temperature_code_is_tau_one():
+    assert _method("full", temperature="code").tau is None
+    assert _method("full").tau == pytest.approx(0.07)
+
+
+def test_config_errors():
+    cls = get_method("scat")
+    for over in ({"resolution": 48}, {"rates": "1,2"}, {"rates": "1,2,4,8"},
+                 {"dataset": "celeba"}, {"resolution": 256}):
+        cfg = resolve_config(cls.Config, "smoke", over, method="scat")
+        with pytest.raises(ConfigError):
+            cls.validate(cfg)
+
+
+def test_eval_pairs_land_in_their_buckets():
+    from ci_inpaint.data.masks import bucket_of, hole_ratio
+
+    cfg = resolve_config(SCATConfig, "smoke", {}, method="scat")
+    images, masks, rows = eval_pairs(cfg, 3)
+    assert images.shape == (9, 3, 32, 32) and masks.shape == (9, 1, 32, 32)
+    assert [bucket_of(float(r)) for r in hole_ratio(masks)] == rows
+    again = eval_pairs(cfg, 3)
+    assert torch.equal(again[1], masks)  # the same pairing for every run
+
+
+def test_evaluate_records_s_map():
+    m = _method("scat")
+    ctx = FakeContext(m)
+    out = m.evaluate(ctx)
+    assert set(out) == {"s_gap", "s_acc", "probe_l1"}
+    assert m.s_history[0]["s"].shape == (32, 32)
+    state = m.extra_state()
+    m2 = _method("scat")
+    m2.load_extra_state(state)
+    assert len(m2.s_history) == 1
