@@ -97,8 +97,8 @@ class SCATConfig(TrainConfig):
         # 32 px the blocks see 8x8 maps, where reflect padding 8 does not fit), D width 8,
         # the paper's batch 8 (M = 8 negatives), 5x the paper's lr to move in few steps
         "quick": {"resolution": 32, "width": 8, "blocks": 2, "rates": "1,2,4,6", "d_width": 8,
-                  "proj_dim": 64, "steps": 150, "batch_size": 8, "log_every": 25,
-                  "ckpt_every": 150, "eval_every": 25, "lr": 5e-4},
+                  "proj_dim": 64, "steps": 100, "batch_size": 8, "log_every": 25,
+                  "ckpt_every": 100, "eval_every": 20, "lr": 5e-4},
         # the paper: CelebA 300k iterations (Places2: 1M), 256 px, batch 8, Adam 1e-4 (0, 0.99)
         "full": {"dataset": "celeba", "resolution": 256, "steps": 300_000, "batch_size": 8,
                  "log_every": 100, "ckpt_every": 5000, "eval_every": 10_000},
