@@ -79,7 +79,11 @@ def prepare(root: Path, out: Path, size: int = 256, limit: int = 0) -> dict[str,
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from ci_inpaint.data.download import SPECS, describe
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="datasets: (the source this script reads)\n"
+                                + describe(SPECS["celeba_hq"]))
     p.add_argument("--root", type=Path, required=True, help="the extracted CelebAMask-HQ folder")
     p.add_argument("--out", type=Path, required=True, help="where to write the faces and boxes")
     p.add_argument("--size", type=int, default=256)
