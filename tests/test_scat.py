@@ -8,7 +8,7 @@ from ci_inpaint.config import resolve_config
 from ci_inpaint.data.epochs import EpochKey
 from ci_inpaint.errors import ConfigError
 from ci_inpaint.methods import get_method
-from ci_inpaint.methods.scat import SCAT, SCATConfig, eval_pairs, uses
+from ci_inpaint.methods.scat import SCAT, SCATConfig, _eval_pairs, eval_pairs, uses
 from ci_inpaint.nn.aot import AOTBlock, AOTGenerator, gate_norm
 from ci_inpaint.nn.unet_d import UNetDiscriminator
 from ci_inpaint.testing import FakeContext
@@ -139,6 +139,7 @@ def test_eval_pairs_land_in_their_buckets():
     images, masks, rows = eval_pairs(cfg, 3)
     assert images.shape == (9, 3, 32, 32) and masks.shape == (9, 1, 32, 32)
     assert [bucket_of(float(r)) for r in hole_ratio(masks)] == rows
+    _eval_pairs.cache_clear()
     again = eval_pairs(cfg, 3)
     assert torch.equal(again[1], masks)  # the same pairing for every run
 

@@ -32,6 +32,7 @@ free-form masks) or ``celeba`` / ``places2`` at 256 px with the NVIDIA irregular
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -306,9 +307,13 @@ def probe_item(cfg: SCATConfig) -> dict[str, Tensor]:
 
 
 # ----------------------------------------------------------------------------- evaluation
+STROKES = {"0-20": (1, 4), "20-40": (2, 6), "40-60": (4, 9), "60-100": (6, 12)}
+
+
 def _eval_masks(cfg: SCATConfig, n: int, bucket: str, seed: int) -> Tensor:
     """``n`` masks of ``bucket``: NVIDIA masks of that bucket (full data) or, for photos,
-    seeded free-form masks of 1-4 to 4-9 strokes kept when their ratio lands in the bucket."""
+    seeded free-form masks (stroke counts per bucket: :data:`STROKES`) kept when their ratio
+    lands in the bucket."""
     from ..data import get_dataset
     from ..data.masks import bucket_of, free_form_mask, hole_ratio
 
@@ -317,10 +322,9 @@ def _eval_masks(cfg: SCATConfig, n: int, bucket: str, seed: int) -> Tensor:
                              buckets=bucket, flip=True, rotate=True, seed=seed)
         idx = torch.randperm(len(folder), generator=torch.Generator().manual_seed(seed))
         return torch.stack([folder[int(i)] for i in idx[torch.arange(n) % len(folder)]])
-    strokes = ((1, 4), (2, 6), (4, 9))
     out, k = [], 0
     while len(out) < n:
-        m = free_form_mask(cfg.resolution, seed * 1_000_003 + k, num_strokes=strokes[k % 3])
+        m = free_form_mask(cfg.resolution, seed * 1_000_003 + k, num_strokes=STROKES[bucket])
         if bucket_of(hole_ratio(m)) == bucket:
             out.append(m)
         k += 1
@@ -332,14 +336,23 @@ def _eval_masks(cfg: SCATConfig, n: int, bucket: str, seed: int) -> Tensor:
 def eval_pairs(cfg: SCATConfig, n_per_bucket: int, buckets=EVAL_BUCKETS, split: str = "test",
                seed: int = 12345) -> tuple[Tensor, Tensor, list[str]]:
     """Fixed (image, mask) pairs: ``n_per_bucket`` per hole-ratio bucket, the images of
-    ``split`` in order (cycled), the same pairing for every run. Returns images, masks and
-    each row's bucket."""
+    ``split`` in order (cycled), the same pairing for every run (cached per process). Returns
+    images, masks and each row's bucket."""
+    return _eval_pairs(cfg.dataset, cfg.resolution, cfg.data_root, cfg.mask_root, n_per_bucket,
+                       tuple(buckets), split, seed)
+
+
+@functools.lru_cache(maxsize=8)
+def _eval_pairs(dataset: str, resolution: int, data_root: str, mask_root: str, n_per_bucket: int,
+                buckets: tuple[str, ...], split: str, seed: int):
     from ..data import get_dataset
 
-    if cfg.dataset == "photos":
-        ds = get_dataset("photo_patches", split, cfg.resolution, seed=0)
+    cfg = SCATConfig(dataset=dataset, resolution=resolution, data_root=data_root,
+                     mask_root=mask_root)
+    if dataset == "photos":
+        ds = get_dataset("photo_patches", split, resolution, seed=0)
     else:
-        ds = get_dataset(cfg.dataset, split, cfg.resolution, data_root=cfg.data_root)
+        ds = get_dataset(dataset, split, resolution, data_root=data_root)
     n = n_per_bucket * len(buckets)
     idx = torch.arange(n) % len(ds)
     images = torch.stack([ds[int(i)]["image"] for i in idx])
@@ -348,13 +361,14 @@ def eval_pairs(cfg: SCATConfig, n_per_bucket: int, buckets=EVAL_BUCKETS, split: 
     return images, masks, rows
 
 
-def fid_fallback(cfg: SCATConfig):
+@functools.lru_cache(maxsize=2)
+def fid_fallback(resolution: int):
     """The FID stand-in when the Inception weights are absent: a classifier of which photo a
     training patch comes from (``fid_photopatches_classifier``), trained once and cached."""
     from ..data import get_dataset
     from ..metrics import train_feature_classifier
 
-    ds = get_dataset("photo_patches", "train", cfg.resolution, seed=0)
+    ds = get_dataset("photo_patches", "train", resolution, seed=0)
     images = torch.stack([ds[i]["image"] for i in range(len(ds))])
     photos = torch.stack([ds[i]["photo"] for i in range(len(ds))])
     labels = torch.unique(photos, return_inverse=True)[1]
@@ -383,7 +397,7 @@ def evaluate_run(method: SCAT, n_per_bucket: int, fid: bool = True,
         except WeightsMissingError:
             if feature_net != "auto" or method.cfg.dataset != "photos":
                 raise
-            net = fid_fallback(method.cfg)
+            net = fid_fallback(method.cfg.resolution)
         for b in EVAL_BUCKETS:
             keep = torch.tensor([r == b for r in rows])
             f = fid_of(images[keep], comp[keep], feature_net=net)
