@@ -177,3 +177,65 @@ def test_run_images_grid_rows_fid_counts_and_resume(tmp_path, monkeypatch):
     assert (tmp_path / "none-s0" / "checkpoints" / "last.pt").is_file()
     monkeypatch.setattr(divco_images, "evaluate_run", None)  # a second call evaluates nothing
     assert divco.run_images([0], tmp_path, **kw) == rows
+
+
+def _batch(m, n=6):
+    ds = m.train_set()
+    return {"image": torch.stack([ds[i]["image"] for i in range(n)]),
+            "label": torch.stack([ds[i]["label"] for i in range(n)])}
+
+
+@pytest.mark.parametrize("reg,key", [("mode_seeking", "mode_seeking"), ("divco", "contra")])
+def test_gradient_ratio_matches_brute_force_and_only_on_logged_steps(reg, key):
+    cfg = DivCoImagesConfig(width=8, num_neg=3, regularizer=reg, z_dim=16, log_every=5)
+    torch.manual_seed(0)
+    m = DivCoImages(cfg, torch.device("cpu"))
+    seen = {}
+
+    def brute(name, terms):  # the ratio from two separate backward passes on .grad
+        if name != "G":
+            return
+        norms = {}
+        for k in ("g_adv", key):
+            m.opt_G.zero_grad()
+            terms[k].backward(retain_graph=True)
+            norms[k] = torch.sqrt(sum(p.grad.pow(2).sum() for p in m.G.parameters()))
+        seen["ratio"] = float(norms[key] / norms["g_adv"])
+
+    out = m.train_step(_batch(m), FakeContext(m, step=0, before_step=brute))
+    assert float(out[f"gratio_{key}"]) == pytest.approx(seen["ratio"], rel=1e-4)
+    assert f"gratio_{key}" not in m.train_step(_batch(m), FakeContext(m, step=3))
+
+
+@pytest.mark.parametrize("head", ["none", "fixed", "trained"])
+def test_encoder_head_knob(head):
+    cfg = DivCoImagesConfig(width=8, num_neg=3, z_dim=16, encoder_head=head)
+    torch.manual_seed(0)
+    m = DivCoImages(cfg, torch.device("cpu"))
+    x, y = _batch(m)["image"], _batch(m)["label"]
+    f = m.encode(x, y)
+    assert f.shape == (6, 4 * 8 * 16 if head == "none" else 8)
+    if head == "fixed":
+        torch.testing.assert_close(f, m.D.features(x, y))
+    assert ("head" in m.modules()) == (head == "trained")
+    if head == "trained":  # trained with G on L_contra only
+        w0 = m.head.weight.detach().clone()
+        g_ids = {id(p) for g in m.opt_G.param_groups for p in g["params"]}
+        assert id(m.head.weight) in g_ids
+        m.train_step(_batch(m), FakeContext(m))
+        assert not torch.equal(w0, m.head.weight)
+
+
+def test_code_form_is_raw_dot_products_summed_with_the_fixed_head():
+    from ci_inpaint.losses.divco import divco_loss
+
+    cfg = DivCoImagesConfig(contra_form="code", encoder_head="none", normalize=True)
+    assert cfg.contra_settings() == {"normalize": False, "reduction": "sum", "encoder_head": "fixed"}
+    assert DivCoImagesConfig().contra_settings() == {"normalize": True, "reduction": "mean",
+                                                     "encoder_head": "none"}
+    g = torch.Generator().manual_seed(0)
+    f_q, f_p, f_n = torch.randn(4, 3, generator=g), torch.randn(4, 3, generator=g), torch.randn(4, 2, 3, generator=g)
+    torch.testing.assert_close(divco_loss(f_q, f_p, f_n, normalize=False, reduction="sum"),
+                               4 * divco_loss(f_q, f_p, f_n, normalize=False))
+    with pytest.raises(ConfigError, match="encoder_head"):
+        train("divco", profile="smoke", out="/tmp/never", encoder_head="bogus")

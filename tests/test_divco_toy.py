@@ -62,7 +62,8 @@ def test_bad_regularizer_is_a_config_error(tmp_path):
 
 def test_divco_term_is_logged_and_its_gradient_reaches_g():
     torch.manual_seed(0)
-    cfg = DivCoToyConfig(regularizer="divco", batch_size=16, reg_batch=4, hidden=16)
+    cfg = DivCoToyConfig(regularizer="divco", batch_size=16, reg_batch=4, hidden=16,
+                         encoder_head="trained")
     m = DivCoToy(cfg, torch.device("cpu"))
     grads = []
 
@@ -102,3 +103,16 @@ def test_fig1_claims_from_hand_made_rows():
     assert verdicts == ["holds", "inconclusive", "inconclusive", "inconclusive"]
     assert claims[0].why == "" and "qualitative" in claims[0].paper.value
     assert all(c.why for c in claims[1:])  # a sentence on why ours differs
+
+
+@pytest.mark.parametrize("head", ["none", "fixed", "trained"])
+def test_toy_encoder_head_knob(head):
+    torch.manual_seed(0)
+    cfg = DivCoToyConfig(regularizer="divco", batch_size=16, reg_batch=4, hidden=16,
+                         encoder_head=head)
+    m = DivCoToy(cfg, torch.device("cpu"))
+    x, c = torch.randn(5, 2), torch.zeros(5, dtype=torch.long)
+    assert m._encode(x, c).shape == (5, 16 if head == "none" else cfg.feat_dim)
+    g_ids = {id(p) for g in m.opt_G.param_groups for p in g["params"]}
+    if head != "none":
+        assert all((id(p) in g_ids) == (head == "trained") for p in m.aux.parameters())

@@ -123,19 +123,20 @@ def sample_latents(z: Tensor, num_neg: int = 10, radius: float = DEFAULT_RADIUS,
 
 
 def divco_loss(f_q: Tensor, f_pos: Tensor, f_neg: Tensor, tau: float = 1.0,
-               normalize: bool = True) -> Tensor:
+               normalize: bool = True, reduction: str = "mean") -> Tensor:
     """Eq. 2: cross-entropy with target 0 over ``[<f, f+>, <f, f-_1>, ..., <f, f-_N>] / tau``.
 
     f_q, f_pos: (B, D); f_neg: (B, N, D). ``normalize=True`` L2-normalises the features
     (cosine, as Eq. 2 states); ``False`` uses raw dot products (the official code's default).
-    Averaged over the batch (the official code sums over samples). The logits are computed by
+    ``reduction="mean"`` averages over the batch (our default); ``"sum"`` sums over the
+    queries as the official code does (lambda then scales with the batch). The logits are computed by
     ``nce.similarity`` / ``nce.info_nce``: fp32 with autocast off, float64 for float64 inputs.
     """
     if f_neg.dim() != 3 or f_q.shape != f_pos.shape or f_neg.shape[0] != f_q.shape[0]:
         raise ValueError(f"expected f_q, f_pos (B, D) and f_neg (B, N, D); got "
                          f"{tuple(f_q.shape)}, {tuple(f_pos.shape)}, {tuple(f_neg.shape)}")
     sim = similarity(f_q, torch.cat([f_pos.unsqueeze(1), f_neg], 1), normalize)  # (B, 1 + N)
-    return info_nce(sim, tau=tau)  # the positive is column 0
+    return info_nce(sim, tau=tau, reduction=reduction)  # the positive is column 0
 
 
 def _repeat(cond, n: int):
@@ -147,7 +148,7 @@ def _repeat(cond, n: int):
 def divco_regularizer(generate: Callable, encode: Callable, cond, z: Tensor, num_neg: int = 10,
                       radius: float = DEFAULT_RADIUS, tau: float = 1.0, normalize: bool = True,
                       generator: torch.Generator | None = None,
-                      method: str = "inverse_cdf") -> tuple[Tensor, Tensor]:
+                      method: str = "inverse_cdf", reduction: str = "mean") -> tuple[Tensor, Tensor]:
     """L_contra for any conditional generator and encoder, with one generator pass.
 
     ``generate(z, cond) -> images`` (the paper's G(z, y); ``cond`` is a tensor with batch first:
@@ -164,7 +165,7 @@ def divco_regularizer(generate: Callable, encode: Callable, cond, z: Tensor, num
     images = generate(z_all, cond_all)
     feats = encode(images, cond_all).flatten(1)
     f_q, f_pos, f_neg = feats[:b], feats[b : 2 * b], feats[2 * b :].reshape(b, n, -1)
-    return divco_loss(f_q, f_pos, f_neg, tau=tau, normalize=normalize), images[:b]
+    return divco_loss(f_q, f_pos, f_neg, tau=tau, normalize=normalize, reduction=reduction), images[:b]
 
 
 def mode_seeking_loss(x1: Tensor, x2: Tensor, z1: Tensor, z2: Tensor, eps: float = 1e-5) -> Tensor:
@@ -182,5 +183,22 @@ def latent_regression_loss(z_hat: Tensor, z: Tensor) -> Tensor:
     return (z_hat - z).abs().mean()
 
 
-__all__ = ["DEFAULT_RADIUS", "divco_loss", "divco_regularizer", "latent_regression_loss",
-           "mode_seeking_loss", "sample_latents"]
+def grad_norm_ratios(terms: dict[str, Tensor], params: list[Tensor], ref: str) -> dict[str, Tensor]:
+    """``{"gratio_<k>": ||d terms[k] / d params|| / ||d terms[ref] / d params||}`` for k != ref.
+
+    The balance of a regulariser against the adversarial term on G (the L2 norm over all of
+    ``params``), computed with ``torch.autograd.grad`` on retained graphs: no parameter's
+    ``.grad`` is touched and nothing syncs with the host (the ratios stay on the device). Call
+    it only on logged steps: it costs one extra backward pass per term.
+    """
+    def norm(t: Tensor) -> Tensor:
+        gs = torch.autograd.grad(t, params, retain_graph=True, allow_unused=True)
+        sq = [g.float().pow(2).sum() for g in gs if g is not None]
+        return torch.stack(sq).sum().sqrt() if sq else t.new_zeros((), dtype=torch.float32)
+
+    base = norm(terms[ref]).clamp_min(1e-12)
+    return {f"gratio_{k}": (norm(v) / base).detach() for k, v in terms.items() if k != ref}
+
+
+__all__ = ["DEFAULT_RADIUS", "divco_loss", "divco_regularizer", "grad_norm_ratios",
+           "latent_regression_loss", "mode_seeking_loss", "sample_latents"]

@@ -8,8 +8,24 @@ The paper's DCGAN baseline (:mod:`ci_inpaint.nn.dcgan`, MSGAN's setting) trained
   mean|z2-z1| + eps)`` on two fake batches with the same labels;
 * ``divco`` -- + ``lambda_contra * L_contra`` (Eq. 2-3): query, positive (z + U[-R, R]) and
   N negatives (every coordinate farther than R) in one G pass, encoded by E = the
-  discriminator's layers below the top + a small fixed head (``D.features``, Fig. 3).
+  discriminator's layers below the top (Fig. 3), with D's *current* weights.
   (Latent regression is not applicable here, as the paper notes: D's features do not match z.)
+
+``encoder_head`` (the same knob and default as ``divco_toy``): what sits on D's trunk in E.
+``none`` (default, the paper: "all but the topmost layers of the discriminator", no head) uses
+the flattened trunk output (4d x 4 x 4); ``fixed`` a random 4x4 conv 4d -> d that is never
+trained (``D.features``; what the official code effectively does: its head sits in D's
+optimiser but no D loss reaches it); ``trained`` such a conv trained with G on L_contra.
+
+``contra_form`` (:data:`FORMS`): ``paper`` = Eq. 2 as stated (cosine, mean over queries);
+``code`` = the official code's form (raw dot products, the cross-entropy *summed* over the
+queries, the fixed random head). ``paper`` reads ``normalize`` / ``encoder_head`` from the
+config; ``code`` overrides them.
+
+Balance: on every ``log_every``-th step (and the first) the G step also logs
+``gratio_<term>`` = ||grad_G (weighted term)|| / ||grad_G g_adv|| (L2 over all of G's
+parameters, :func:`ci_inpaint.losses.divco.grad_norm_ratios`), the measure by which a
+regulariser is strong (>> 1) or nearly inert (<< 1) against the adversarial term.
 
 One step: a D step (real vs G(z, y) for a fresh z, BCE) then a G step (non-saturating BCE on the
 fakes + the regulariser), each through ``ctx.optimize``. All noise comes from the global torch
@@ -46,12 +62,15 @@ from torch import nn
 
 from ..config import TrainConfig
 from ..errors import ConfigError, WeightsMissingError
-from ..losses.divco import divco_regularizer, mode_seeking_loss
+from ..losses.divco import divco_regularizer, grad_norm_ratios, mode_seeking_loss
 from ..nn.dcgan import CondDiscriminator, CondGenerator
 from . import Method, register
 
 REGULARIZERS = ("none", "mode_seeking", "divco")
 DATASETS = ("digits", "cifar10", "class_folder")
+ENCODER_HEADS = ("none", "fixed", "trained")  # shared with divco_toy; default "none" (the paper)
+# contra_form presets: the paper's Eq. 2 and the official code's defaults
+FORMS = {"paper": {}, "code": {"normalize": False, "reduction": "sum", "encoder_head": "fixed"}}
 
 
 @dataclass
@@ -63,6 +82,8 @@ class DivCoImagesConfig(TrainConfig):
     radius: float = 0.001  # R: positives in z + U[-R, R]; paper: 0.001 for z = 100
     num_neg: int = 10  # N negatives per query; paper: 10
     normalize: bool = True  # cosine similarity as Eq. 2 states (the official code: off)
+    encoder_head: str = "none"  # none (paper: D's layers, no head) | fixed (official code) | trained
+    contra_form: str = "paper"  # paper | code (normalize=False, summed, fixed head; see FORMS)
     contra_queries: int = 0  # queries per step for L_contra; 0 = the whole batch (paper)
     lambda_ms: float = 1.0  # weight of the mode-seeking loss (MSGAN: 1)
     z_dim: int = 100  # latent size; paper: 100
@@ -90,7 +111,13 @@ class DivCoImagesConfig(TrainConfig):
                         "contra_queries": ">= 0", "lambda_ms": ">= 0", "z_dim": ">= 1",
                         "width": ">= 1", "lr": "> 0", "beta1": "[0, 1)", "beta2": "[0, 1)",
                         "weight_decay": ">= 0", "eval_n_per_class": ">= 1", "eval_k": ">= 1"}
-    CHOICES: ClassVar = {"regularizer": REGULARIZERS, "dataset": DATASETS}
+    CHOICES: ClassVar = {"regularizer": REGULARIZERS, "dataset": DATASETS,
+                         "encoder_head": ENCODER_HEADS, "contra_form": tuple(FORMS)}
+
+    def contra_settings(self) -> dict[str, Any]:
+        """normalize, reduction and encoder_head after the ``contra_form`` preset."""
+        return {"normalize": self.normalize, "reduction": "mean", "encoder_head": self.encoder_head,
+                **FORMS[self.contra_form]}
 
 
 def load_dataset(name: str, split: str = "train", data_root: str = "") -> torch.utils.data.Dataset:
@@ -139,12 +166,27 @@ class DivCoImages(Method):
         self.G = CondGenerator(cfg.z_dim, self.n_classes, cfg.width, channels).to(device)
         self.D = CondDiscriminator(self.n_classes, cfg.width, channels).to(device)
         betas = (cfg.beta1, cfg.beta2)
-        self.opt_G = torch.optim.Adam(self.G.parameters(), cfg.lr, betas, weight_decay=cfg.weight_decay)
+        self.contra = cfg.contra_settings()
+        self.head: nn.Module | None = None  # E's trained head (encoder_head=trained), in G's optimiser
+        if self.contra["encoder_head"] == "trained":
+            self.head = nn.Conv2d(4 * cfg.width, self.D.feat_dim, 4, bias=False).to(device)
+            nn.init.normal_(self.head.weight, 0.0, 0.02)
+        g_params = [*self.G.parameters(), *(self.head.parameters() if self.head else [])]
+        self.opt_G = torch.optim.Adam(g_params, cfg.lr, betas, weight_decay=cfg.weight_decay)
         self.opt_D = torch.optim.Adam(self.D.parameters(), cfg.lr, betas, weight_decay=cfg.weight_decay)
         self._ema: dict[str, nn.Module] = {}
 
     def modules(self):
-        return {"G": self.G, "D": self.D}
+        return {"G": self.G, "D": self.D, **({"head": self.head} if self.head else {})}
+
+    def encode(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """DivCo's E(x) per ``encoder_head``: D's trunk (current weights), then no / a fixed /
+        a trained head, flattened to (B, D)."""
+        head = self.contra["encoder_head"]
+        if head == "fixed":
+            return self.D.features(x, y)
+        h = self.D._trunk(x, y)  # D minus its top layer (Fig. 3)
+        return (h if head == "none" else self.head(h)).flatten(1)
 
     def optimizers(self):
         return {"G": self.opt_G, "D": self.opt_D}
@@ -178,11 +220,14 @@ class DivCoImages(Method):
         try:
             with ctx.autocast():
                 terms = self._g_terms(x, y)
+            ratios = {}  # the regulariser's pull on G against the adversarial term (logged steps)
+            if len(terms) > 1 and ctx.step % cfg.log_every == 0:
+                ratios = grad_norm_ratios(terms, list(G.parameters()), "g_adv")
             ctx.optimize("G", terms)
         finally:
             D.requires_grad_(True)
         return {"d_real": d_real.detach(), "d_fake": d_fake.detach(),
-                **{k: v.detach() for k, v in terms.items()}}
+                **{k: v.detach() for k, v in terms.items()}, **ratios}
 
     def _g_terms(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         cfg, G, D = self.cfg, self.G, self.D
@@ -199,8 +244,10 @@ class DivCoImages(Method):
             ms = mode_seeking_loss(fakes[:b].float(), fakes[b:].float(), z, z2)
             return {"g_adv": adv, "mode_seeking": cfg.lambda_ms * ms}
         q = cfg.contra_queries if 0 < cfg.contra_queries < b else b
-        contra, query = divco_regularizer(G, D.features, y[:q], z[:q], num_neg=cfg.num_neg,
-                                          radius=cfg.radius, tau=cfg.tau, normalize=cfg.normalize)
+        contra, query = divco_regularizer(G, self.encode, y[:q], z[:q], num_neg=cfg.num_neg,
+                                          radius=cfg.radius, tau=cfg.tau,
+                                          normalize=self.contra["normalize"],
+                                          reduction=self.contra["reduction"])
         if q < b:  # cheaper: L_contra on q queries (an unbiased estimate of Eq. 2's expectation)
             query = G(z, y)  # and the adversarial term on a full batch of its own
         adv = F.binary_cross_entropy_with_logits(D(query, y).float(), torch.ones(b, device=dev))
@@ -368,6 +415,6 @@ def evaluate_run(G, dataset_train, k: int, n_per_class: int, fid_n: int, seed: i
 
 
 __all__ = [
-    "DATASETS", "REGULARIZERS", "DivCoImages", "DivCoImagesConfig", "evaluate_run", "fid_score",
+    "DATASETS", "ENCODER_HEADS", "FORMS", "REGULARIZERS", "DivCoImages", "DivCoImagesConfig", "evaluate_run", "fid_score",
     "generator_of", "latent_walk", "load_dataset", "per_class_ndb_jsd", "sample", "sample_grid",
 ]

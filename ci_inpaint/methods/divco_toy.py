@@ -42,6 +42,7 @@ from ..metrics.toy import toy_mode_metrics
 from . import Method, register
 
 REGULARIZERS = ("none", "regression", "mode_seeking", "divco")
+ENCODER_HEADS = ("none", "fixed", "trained")  # as divco_images: default none (the paper)
 STD = 0.1  # std of every mixture component
 THRESHOLD = 3.0  # a sample is high quality within THRESHOLD * STD of a centre
 
@@ -81,6 +82,7 @@ class DivCoToyConfig(TrainConfig):
     num_neg: int = 10  # N negatives per query (paper: 10)
     reg_batch: int = 32  # queries per step that carry the regulariser (0 = the whole batch)
     normalize: bool = True  # cosine similarity (Eq. 2); False = the official code's default
+    encoder_head: str = "none"  # none (paper: D's layers, no head) | fixed (official code) | trained
     z_dim: int = 8  # latent size
     hidden: int = 64  # width of every hidden layer of G, D and the encoders
     feat_dim: int = 32  # output size of the contrastive head on D's features
@@ -97,7 +99,7 @@ class DivCoToyConfig(TrainConfig):
     RANGES: ClassVar = {"lambda_reg": ">= 0", "tau": "> 0", "radius": ">= 0", "num_neg": ">= 1",
                         "reg_batch": ">= 0", "z_dim": ">= 1", "hidden": ">= 1", "feat_dim": ">= 1",
                         "lr": "> 0", "eval_n": ">= 1"}
-    CHOICES: ClassVar = {"regularizer": REGULARIZERS}
+    CHOICES: ClassVar = {"regularizer": REGULARIZERS, "encoder_head": ENCODER_HEADS}
 
 
 def _mlp(d_in: int, hidden: int, d_out: int, layers: int = 3) -> nn.Sequential:
@@ -164,9 +166,11 @@ class DivCoToy(Method):
         self.aux: nn.Module | None = None  # the module trained with G for the regulariser
         if cfg.regularizer == "regression":
             self.aux = ToyE(cfg.z_dim, cfg.hidden).to(device)
-        elif cfg.regularizer == "divco":
+        elif cfg.regularizer == "divco" and cfg.encoder_head != "none":
             self.aux = nn.Linear(cfg.hidden, cfg.feat_dim).to(device)  # head on D's features
-        if self.aux is not None:
+            if cfg.encoder_head == "fixed":  # a random projection no loss trains
+                self.aux.requires_grad_(False)
+        if self.aux is not None and cfg.encoder_head != "fixed":
             g_params += list(self.aux.parameters())
         betas = (0.5, 0.999)
         self.opt_G = torch.optim.Adam(g_params, lr=cfg.lr, betas=betas)
@@ -185,7 +189,8 @@ class DivCoToy(Method):
         return None  # real points are drawn from the torch RNG in train_step
 
     def _encode(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        return self.aux(self.D.features(x, c))
+        h = self.D.features(x, c)
+        return h if self.aux is None else self.aux(h)
 
     def train_step(self, batch: Any, ctx: Any) -> dict[str, torch.Tensor]:
         cfg, dev, b = self.cfg, self.device, self.cfg.batch_size
