@@ -404,23 +404,16 @@ def fid_shapes(images: torch.Tensor, size: int, num_classes: int, feature_net="a
     Without the Inception weights (``auto``) the features are the penultimate layer of
     :func:`content_classifier` (trained on real B), and the result is named
     ``fid_cut_shapes_b<size>_classifier`` -- never ``fid``."""
-    from ..errors import WeightsMissingError
     from ..metrics import fid
     from ..metrics.features import FeatureNet
-    from ..metrics.fid import resolve_feature_net
+    from ..metrics.fid import feature_net_or
+
+    def classifier_features() -> FeatureNet:
+        clf = content_classifier(size, num_classes, clf_n)
+        return FeatureNet(clf.trunk, f"cut_shapes_b{size}_classifier", input_size=clf.input_size)
 
     real = _domain(n_real, size, 600, num_classes, "B")
-    net = None
-    if feature_net != "classifier":
-        try:
-            net = resolve_feature_net(feature_net)
-        except WeightsMissingError:
-            if feature_net != "auto":
-                raise
-    if net is None:
-        clf = content_classifier(size, num_classes, clf_n)
-        net = FeatureNet(clf.trunk, f"cut_shapes_b{size}_classifier", input_size=clf.input_size)
-    return fid(real["image"], images, feature_net=net)
+    return fid(real["image"], images, feature_net=feature_net_or(feature_net, classifier_features))
 
 
 def evaluate_shapes(G, cfg: CUTConfig, n: int = 500, fid_n: int = 1000,

@@ -128,6 +128,20 @@ def resolve_feature_net(feature_net="auto", fallback: FeatureNet | None = None,
     raise UserError(f"feature_net={feature_net!r} is not 'auto', 'inception' or an nn.Module")
 
 
+def feature_net_or(feature_net, make_fallback, device=None) -> FeatureNet:
+    """The feature net a method's FID uses: ``"classifier"`` -> ``make_fallback()``; ``"auto"``
+    -> the FID Inception when its weights are present, else ``make_fallback()`` (built only
+    then: it may train a classifier); anything else as :func:`resolve_feature_net`."""
+    if feature_net == "classifier":
+        return make_fallback()
+    try:
+        return resolve_feature_net(feature_net, device=device)
+    except WeightsMissingError:
+        if feature_net != "auto":
+            raise
+        return make_fallback()
+
+
 def fid(images_a: torch.Tensor, images_b: torch.Tensor, feature_net="auto",
         batch_size: int = 256, device=None, fallback: FeatureNet | None = None,
         quantize: bool = True) -> dict:
