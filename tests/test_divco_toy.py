@@ -7,6 +7,8 @@ from ci_inpaint.engine import train
 from ci_inpaint.errors import ConfigError
 from ci_inpaint.methods.divco_toy import (
     LAYOUTS,
+    POSITIONS,
+    PRIVATE,
     REGULARIZERS,
     STD,
     DivCoToy,
@@ -16,29 +18,39 @@ from ci_inpaint.methods.divco_toy import (
 )
 from ci_inpaint.testing import FakeContext
 
-KEYS = ("modes_covered", "n_modes", "high_quality", "cond_dep", "cond_purity")
+KEYS = ("modes_covered", "n_modes", "high_quality", "cond_dep", "on_mode", "wrong_mass",
+        "cond_purity")
 
 
-def test_layouts_are_disjoint():
-    d = torch.cdist(LAYOUTS[0], LAYOUTS[1])
-    assert d.min() > 6 * STD  # a point near class 0's modes can never be near class 1's
+def test_layouts_share_positions_and_modes_are_separated():
+    shared = torch.cdist(LAYOUTS[0], LAYOUTS[1]).min(1).values < 1e-6
+    assert int(shared.sum()) == 4 and len(LAYOUTS[0]) == len(LAYOUTS[1]) == 8
+    for c in range(2):  # private = own positions the other class lacks
+        assert len(PRIVATE[c]) == 4
+        assert torch.cdist(PRIVATE[c], LAYOUTS[1 - c]).min() > 6 * STD
+    d = torch.cdist(POSITIONS, POSITIONS) + 10 * torch.eye(12)
+    assert d.min() > 6 * STD  # 3-std discs never overlap
 
 
-def test_real_samples_score_perfectly_and_swapped_classes_score_zero():
+def test_real_samples_score_perfectly_and_ignoring_the_class_is_measured():
     g = torch.Generator().manual_seed(0)
     real = {c: sample_real(torch.full((3000,), c), generator=g) for c in range(2)}
     m = toy_metrics(real)
-    assert m["modes_covered_0"] == 8 and m["modes_covered_1"] == 9 and m["n_modes"] == 17
+    assert m["modes_covered_0"] == 8 and m["modes_covered_1"] == 8 and m["n_modes"] == 16
     # P(chi2_2 <= 9) = 1 - exp(-4.5) = 0.989 of a 2-D Gaussian lies within 3 std
     assert m["high_quality"] == pytest.approx(0.989, abs=0.01)
-    assert m["cond_dep"] == pytest.approx(0.989, abs=0.01) and m["cond_purity"] == 1.0
-    swapped = toy_metrics({0: real[1], 1: real[0]})  # a generator that swaps the condition
-    assert swapped["cond_dep"] == 0.0 and swapped["modes_covered"] == 0
-    # ignoring the condition: each class draws from the union -> about half on its own modes
-    both = torch.cat([real[0][:1500], real[1][:1500]])
-    ignore = toy_metrics({0: both, 1: both})
-    assert ignore["cond_dep"] == pytest.approx(0.5, abs=0.02)
-    assert ignore["cond_purity"] == pytest.approx(0.5, abs=0.02)
+    assert m["on_mode"] == pytest.approx(0.989, abs=0.01)
+    assert m["wrong_mass"] == 0.0 and m["cond_purity"] == 1.0
+    swapped = toy_metrics({0: real[1], 1: real[0]})  # shared modes still count as own
+    assert swapped["modes_covered"] == 8 and swapped["wrong_mass"] == pytest.approx(0.5, abs=0.03)
+    # ignoring the class: both classes draw from all 12 positions -> 4/12 on the other's private
+    both = sample_real(torch.zeros(6000, dtype=torch.long), generator=g)
+    both = torch.cat([both, sample_real(torch.ones(6000, dtype=torch.long), generator=g)])
+    u = both[torch.randperm(len(both), generator=g)[:4000]]
+    ign = toy_metrics({0: u, 1: u})
+    # the union of the two mixtures weights shared positions twice: 4 private of 16 "slots"
+    assert ign["wrong_mass"] == pytest.approx(0.25 * 0.989, abs=0.03)
+    assert ign["cond_purity"] == pytest.approx(0.75, abs=0.03)
 
 
 @pytest.mark.parametrize("reg", REGULARIZERS)
@@ -48,11 +60,12 @@ def test_each_regularizer_trains_under_the_engine(reg, tmp_path):
     assert res.steps_done == 6
     for k in KEYS:
         assert k in res.metrics
-    assert 0 <= res.metrics["high_quality"] <= 1 and res.metrics["n_modes"] == 17
+    assert 0 <= res.metrics["high_quality"] <= 1 and res.metrics["n_modes"] == 16
     logged = set().union(*res.history)
     assert "G_adv" in logged and "loss_D" in logged
     if reg != "none":
-        assert f"G_{reg}" in logged
+        assert f"G_{reg}" in logged and f"gratio_{reg}" in logged
+    assert ("E_regression" in logged) == (reg == "regression")
 
 
 def test_bad_regularizer_is_a_config_error(tmp_path):
@@ -84,25 +97,65 @@ def test_divco_term_is_logged_and_its_gradient_reaches_g():
     assert all(id(p) in g_ids and id(p) not in d_ids for p in m.aux.parameters())
 
 
+def test_regression_term_updates_g_only_and_e_learns_on_its_own_loss():
+    torch.manual_seed(0)
+    cfg = DivCoToyConfig(regularizer="regression", batch_size=16, reg_batch=8, hidden=16)
+    m = DivCoToy(cfg, torch.device("cpu"))
+    seen = {}
+
+    def hook(name, terms):
+        if name == "G":  # E is frozen in G's step: the regression term reaches G only
+            terms["regression"].backward(retain_graph=True)
+            seen["E_grad"] = [p.grad for p in m.aux.parameters()]
+            seen["G_grad"] = sum(float(p.grad.abs().sum()) for p in m.G.parameters())
+        if name == "E":
+            seen["E_terms"] = set(terms)
+
+    e0 = [p.detach().clone() for p in m.aux.parameters()]
+    ctx = FakeContext(m, before_step=hook)
+    m.train_step(None, ctx)
+    assert ctx.calls == ["D", "G", "E"] and seen["E_terms"] == {"regression"}
+    assert all(g is None for g in seen["E_grad"]) and seen["G_grad"] > 0
+    assert all(p.requires_grad for p in m.aux.parameters())  # unfrozen after
+    assert any(not torch.equal(a, b) for a, b in zip(e0, m.aux.parameters()))
+    e_ids = {id(p) for p in m.aux.parameters()}
+    assert not e_ids & {id(p) for g in m.opt_G.param_groups for p in g["params"]}
+
+
+def test_best_lambdas_picks_the_highest_mean_score():
+    from ci_inpaint.experiments.divco import best_lambdas
+
+    def row(reg, lam, modes, hq):
+        return {"reg": reg, "lambda": lam, "modes_covered": modes, "n_modes": 16, "high_quality": hq}
+
+    rows = [row("divco", 1.0, 16, 0.5), row("divco", 1.0, 16, 0.7),  # score 0.6
+            row("divco", 10.0, 8, 0.9), row("divco", 10.0, 16, 0.2),  # 0.325
+            row("mode_seeking", 0.1, 12, 0.8), row("mode_seeking", 1.0, 16, 0.5)]  # 0.6 vs 0.5
+    best, table = best_lambdas(rows)
+    assert best == {"divco": 1.0, "mode_seeking": 0.1}
+    assert [t["best"] for t in table] == [True, False, True, False]
+
+
 def test_fig1_claims_from_hand_made_rows():
     from ci_inpaint.experiments import aggregate
     from ci_inpaint.experiments.divco import toy_claims
 
-    def row(reg, seed, modes, hq, purity):
+    def row(reg, seed, modes, hq, wrong, on=0.95):
         return {"variant": reg, "seed": seed, "modes_covered": modes, "high_quality": hq,
-                "cond_purity": purity}
+                "wrong_mass": wrong, "on_mode": on + 0.01 * seed}
 
-    rows = [row("divco", s, 17, 0.60 + 0.01 * s, 0.99) for s in range(3)]
-    rows += [row("regression", s, m, 0.50 + 0.01 * s, 0.99) for s, m in enumerate([15, 16, 17])]
-    rows += [row("mode_seeking", s, 17, 0.58 + 0.01 * s, p) for s, p in enumerate([.97, .99, .98])]
-    rows += [row("none", s, 16, 0.40 + 0.01 * s, 0.99) for s in range(3)]
-    claims = toy_claims(aggregate(rows), 17)
+    rows = [row("divco", s, 16, 0.60 + 0.01 * s, 0.01) for s in range(3)]
+    rows += [row("regression", s, m, 0.50 + 0.01 * s, 0.0) for s, m in enumerate([14, 15, 16])]
+    rows += [row("mode_seeking", s, 16, 0.58 + 0.01 * s, w) for s, w in enumerate([.2, .3, .25])]
+    rows += [row("none", s, m, 0.40 + 0.01 * s, 0.0) for s, m in enumerate([12, 13, 14])]
+    claims = toy_claims(aggregate(rows), 16)
     verdicts = [c.verdict for c in claims]
-    # all 17 in every seed; regression 16 +- 1 vs 17 +- 0: CI [-3.5, 1.5] holds 0; purity 0.98 vs
-    # 0.99 with spread 0.01: CI [-0.035, 0.015]; hq: divco 0.61 vs ms 0.59 (CI [-0.003, 0.043])
-    assert verdicts == ["holds", "inconclusive", "inconclusive", "inconclusive"]
-    assert claims[0].why == "" and "qualitative" in claims[0].paper.value
-    assert all(c.why for c in claims[1:])  # a sentence on why ours differs
+    # on_mode 0.96 +- 0.01 >= 0.9; 16 in every seed; 16 vs 13 +- 1: CI [0.5, 5.5];
+    # regression 15 +- 1 vs 16 +- 0: CI [-3.5, 1.5] holds 0; wrong 0.25 +- 0.05 vs 0.01 +- 0;
+    # hq: divco 0.61 vs ms 0.59 with spread 0.01 (CI [-0.003, 0.043])
+    assert verdicts == ["holds", "holds", "holds", "inconclusive", "holds", "inconclusive"]
+    assert claims[1].why == "" and "qualitative" in claims[1].paper.value
+    assert all(c.why for c in claims if c.verdict != "holds")
 
 
 @pytest.mark.parametrize("head", ["none", "fixed", "trained"])

@@ -3,27 +3,36 @@
 The paper shows (Fig. 1) that with a latent-regression loss the generator misses modes, with
 the mode-seeking loss it ignores the condition, and with the latent-augmented contrastive loss
 it covers each class's own modes. Sizes, steps and networks of that toy are not published
-anywhere (nor in the official code), so every choice below is ours:
+anywhere (nor in the official code), so every choice below is ours, made so that each claimed
+failure *can* show:
 
-* data (:data:`LAYOUTS`): class 0 = 8 modes on a ring of radius 2 (rotated by pi/8); class 1
-  = a 3x3 grid with spacing 1 (inside the ring, at least 0.88 from it, so the layouts are
-  disjoint and a generator that ignores the class is detectable); each mode an isotropic
-  Gaussian with std 0.1 (a short CPU run cannot sharpen much narrower modes).
+* data (:data:`LAYOUTS`): 12 positions on a ring of radius 2 (neighbours 1.04 = 10 std
+  apart); class 0 owns positions 0-7, class 1 positions 4-11: they **share** positions 4-7,
+  and each has 4 private ones, so a generator that ignores the class puts mass on the other
+  class's private modes (``wrong_mass``). Every mode is an isotropic Gaussian, std 0.1.
   Real points are drawn afresh every step from the torch RNG (``train_set()`` is None).
-* G(z, c): MLP on [z, emb(c)] -> 2, z in R^8 (the paper's z size for image-to-image; R = 0.01
-  as the paper uses for z = 8); D(x, c): MLP on [x, emb(c)] with a linear top.
-  Non-saturating BCE GAN loss (Eq. 1), Adam 2e-3, betas (0.5, 0.999), one D and one G step.
+* G(z, c): MLP on [z, emb(c)] -> 2 with **z in R^2**, a code the 2-D output can encode (so
+  latent regression is not ruled out by construction); D(x, c): MLP on [x, emb(c)] with a
+  linear top. Non-saturating BCE GAN loss (Eq. 1), Adam 1e-3, betas (0.5, 0.999), one D and
+  one G step, trained long enough that the plain GAN's samples sit on modes (quick: >= 90 %
+  within 3 std), which is where a vanilla GAN shows mode dropping.
 * ``regularizer`` (weight ``lambda_reg``) on the G step:
-  ``none``; ``regression`` = L1(E(G(z, c), c), z) with an encoder MLP E trained with G
-  (BicycleGAN / DRIT); ``mode_seeking`` = MSGAN's 1 / (mean|G(z2,c)-G(z1,c)| / mean|z2-z1| + eps);
-  ``divco`` = Eq. 2 with E = D's hidden features (current weights, Fig. 3) + a small linear
-  head; the head is trained with G (it only serves L_contra), D's layers only by the D loss.
+  ``none``; ``regression`` = BicycleGAN / DRIT's latent regression: an encoder E(x, c) -> z
+  regresses z from G(z, c); the term L1(E(G(z, c), c), z) updates **G only** (E frozen in it)
+  and E is trained on its own loss L1(E(sg[G(z, c)], c), z) with its own optimiser;
+  ``mode_seeking`` = MSGAN's 1 / (mean|G(z2,c)-G(z1,c)| / mean|z2-z1| + eps);
+  ``divco`` = Eq. 2 with E = D's hidden features (current weights, Fig. 3), head per
+  ``encoder_head`` (``none``, the default and the paper: no head; ``fixed``: a random linear
+  map no loss trains, what the official code effectively does; ``trained``: trained with G).
+  R = 0.05: with z in R^2 the paper's 0.01 (for z in R^8) makes positives indistinguishable
+  from the query (our choice; a knob).
 * evaluation (:func:`toy_metrics`): per class, 2000 samples -> modes covered and high-quality
-  share (:func:`ci_inpaint.metrics.toy_mode_metrics`, 3 std), and *condition dependence* = the
-  share of class-c samples within 3 std of one of class c's own centres.
+  share (own modes, :func:`ci_inpaint.metrics.toy_mode_metrics`, 3 std), ``on_mode`` (within
+  3 std of any position), ``wrong_mass`` (share on the other class's private modes) and
+  ``cond_purity`` (own-mode share of the on-mode samples).
 
-The Fig. 1 grid (every regulariser x seed), its table, claims and plot are in
-:mod:`ci_inpaint.experiments.divco`.
+The Fig. 1 grid (the lambda sweep, every regulariser at its best lambda x seed), its table,
+claims and plots are in :mod:`ci_inpaint.experiments.divco`.
 """
 
 from __future__ import annotations
@@ -37,7 +46,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import TrainConfig
-from ..losses.divco import divco_regularizer, latent_regression_loss, mode_seeking_loss
+from ..losses.divco import (
+    divco_regularizer,
+    grad_norm_ratios,
+    latent_regression_loss,
+    mode_seeking_loss,
+)
 from ..metrics.toy import toy_mode_metrics
 from . import Method, register
 
@@ -52,13 +66,11 @@ def _ring(n: int, r: float, phase: float = 0.0) -> torch.Tensor:
     return torch.stack([r * a.cos(), r * a.sin()], 1)
 
 
-def _grid(k: int, spacing: float) -> torch.Tensor:
-    v = (torch.arange(k, dtype=torch.float32) - (k - 1) / 2) * spacing
-    return torch.cartesian_prod(v, v)
-
-
-# rotated by pi/8 so that no ring mode sits on a grid diagonal (closest pair 0.88 = 8.8 std)
-LAYOUTS: tuple[torch.Tensor, ...] = (_ring(8, 2.0, math.pi / 8), _grid(3, 1.0))  # class c -> (M_c, 2) centres
+POSITIONS = _ring(12, 2.0)  # every mode position of either class
+OWNED = (tuple(range(0, 8)), tuple(range(4, 12)))  # class c -> its positions (4-7 shared)
+LAYOUTS: tuple[torch.Tensor, ...] = tuple(POSITIONS[list(o)] for o in OWNED)  # class c -> (M_c, 2)
+PRIVATE: tuple[torch.Tensor, ...] = tuple(  # class c -> the positions only class c owns
+    POSITIONS[sorted(set(o) - set(OWNED[1 - i]))] for i, o in enumerate(OWNED))
 
 
 def sample_real(labels: torch.Tensor, std: float = STD,
@@ -78,23 +90,23 @@ class DivCoToyConfig(TrainConfig):
     regularizer: str = "divco"  # none | regression | mode_seeking | divco
     lambda_reg: float = 1.0  # weight of the regulariser (lambda_contra for divco; paper: 1)
     tau: float = 1.0  # temperature of Eq. 2 (paper: 1)
-    radius: float = 0.01  # R of the latent cube (paper: 0.01 for z = 8)
+    radius: float = 0.05  # R of the latent cube (ours for z = 2; paper: 0.01 for z = 8)
     num_neg: int = 10  # N negatives per query (paper: 10)
     reg_batch: int = 32  # queries per step that carry the regulariser (0 = the whole batch)
     normalize: bool = True  # cosine similarity (Eq. 2); False = the official code's default
     encoder_head: str = "none"  # none (paper: D's layers, no head) | fixed (official code) | trained
-    z_dim: int = 8  # latent size
+    z_dim: int = 2  # latent size: a code the 2-D output can encode
     hidden: int = 64  # width of every hidden layer of G, D and the encoders
-    feat_dim: int = 32  # output size of the contrastive head on D's features
-    lr: float = 2e-3  # Adam learning rate (G, D, encoders)
+    feat_dim: int = 32  # output size of the contrastive head (encoder_head fixed | trained)
+    lr: float = 1e-3  # Adam learning rate (G, D, E)
     eval_n: int = 2000  # generated points per class in evaluate()
 
     PROFILES: ClassVar = {
         "smoke": {"steps": 30, "batch_size": 32, "reg_batch": 8, "hidden": 32, "eval_n": 500,
                   "log_every": 10, "ckpt_every": 30},
-        "quick": {"steps": 1500, "batch_size": 128, "log_every": 50, "ckpt_every": 1500},
-        "full": {"steps": 20_000, "reg_batch": 0, "hidden": 128, "log_every": 100,
-                 "ckpt_every": 2000},
+        "quick": {"steps": 2500, "batch_size": 128, "log_every": 250, "ckpt_every": 2500},
+        "full": {"steps": 20_000, "batch_size": 256, "reg_batch": 0, "hidden": 128,
+                 "log_every": 500, "ckpt_every": 5000},
     }
     RANGES: ClassVar = {"lambda_reg": ">= 0", "tau": "> 0", "radius": ">= 0", "num_neg": ">= 1",
                         "reg_batch": ">= 0", "z_dim": ">= 1", "hidden": ">= 1", "feat_dim": ">= 1",
@@ -162,17 +174,20 @@ class DivCoToy(Method):
         super().__init__(cfg, device)
         self.G = ToyG(cfg.z_dim, cfg.hidden).to(device)
         self.D = ToyD(cfg.hidden).to(device)
+        betas = (0.5, 0.999)
         g_params = list(self.G.parameters())
-        self.aux: nn.Module | None = None  # the module trained with G for the regulariser
+        # aux: E of the latent regression (own optimiser) or DivCo's head on D's features
+        self.aux: nn.Module | None = None
+        self.opt_E: torch.optim.Optimizer | None = None
         if cfg.regularizer == "regression":
             self.aux = ToyE(cfg.z_dim, cfg.hidden).to(device)
+            self.opt_E = torch.optim.Adam(self.aux.parameters(), lr=cfg.lr, betas=betas)
         elif cfg.regularizer == "divco" and cfg.encoder_head != "none":
-            self.aux = nn.Linear(cfg.hidden, cfg.feat_dim).to(device)  # head on D's features
+            self.aux = nn.Linear(cfg.hidden, cfg.feat_dim).to(device)
             if cfg.encoder_head == "fixed":  # a random projection no loss trains
                 self.aux.requires_grad_(False)
-        if self.aux is not None and cfg.encoder_head != "fixed":
-            g_params += list(self.aux.parameters())
-        betas = (0.5, 0.999)
+            else:
+                g_params += list(self.aux.parameters())
         self.opt_G = torch.optim.Adam(g_params, lr=cfg.lr, betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas)
 
@@ -183,7 +198,10 @@ class DivCoToy(Method):
         return mods
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"G": self.opt_G, "D": self.opt_D}
+        opts = {"G": self.opt_G, "D": self.opt_D}
+        if self.opt_E is not None:
+            opts["E"] = self.opt_E
+        return opts
 
     def train_set(self) -> None:
         return None  # real points are drawn from the torch RNG in train_step
@@ -207,70 +225,97 @@ class DivCoToy(Method):
 
         terms: dict[str, torch.Tensor] = {}
         k = min(cfg.reg_batch or b, b)  # the first k queries carry the regulariser
-        with ctx.autocast():  # G step: non-saturating loss + regulariser
-            z = torch.randn(b, cfg.z_dim, device=dev)
-            if cfg.regularizer == "divco":
-                contra, fake_q = divco_regularizer(
-                    self.G, self._encode, c[:k], z[:k], num_neg=cfg.num_neg, radius=cfg.radius,
-                    tau=cfg.tau, normalize=cfg.normalize)
-                fake = torch.cat([fake_q, self.G(z[k:], c[k:])]) if k < b else fake_q
-                terms["divco"] = cfg.lambda_reg * contra
-            elif cfg.regularizer == "mode_seeking":
-                z2 = torch.randn(k, cfg.z_dim, device=dev)
-                both = self.G(torch.cat([z, z2]), torch.cat([c, c[:k]]))
-                fake = both[:b]
-                terms["mode_seeking"] = cfg.lambda_reg * mode_seeking_loss(
-                    fake[:k], both[b:], z[:k], z2)
-            else:
-                fake = self.G(z, c)
-                if cfg.regularizer == "regression":
-                    terms["regression"] = cfg.lambda_reg * latent_regression_loss(
-                        self.aux(fake[:k], c[:k]), z[:k])
-            d_gen = self.D(fake, c)
-            terms = {"adv": F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen)),
-                     **terms}
-        ctx.optimize("G", terms)
-        return {"loss_D": loss_d.detach(), **{f"G_{k}": v.detach() for k, v in terms.items()}}
+        self.D.requires_grad_(False)  # G step: gradients reach G through D, D's stay clean
+        if self.opt_E is not None:
+            self.aux.requires_grad_(False)  # the regression term updates G only
+        try:
+            with ctx.autocast():  # G step: non-saturating loss + regulariser
+                z = torch.randn(b, cfg.z_dim, device=dev)
+                if cfg.regularizer == "divco":
+                    contra, fake_q = divco_regularizer(
+                        self.G, self._encode, c[:k], z[:k], num_neg=cfg.num_neg,
+                        radius=cfg.radius, tau=cfg.tau, normalize=cfg.normalize)
+                    fake = torch.cat([fake_q, self.G(z[k:], c[k:])]) if k < b else fake_q
+                    terms["divco"] = cfg.lambda_reg * contra
+                elif cfg.regularizer == "mode_seeking":
+                    z2 = torch.randn(k, cfg.z_dim, device=dev)
+                    both = self.G(torch.cat([z, z2]), torch.cat([c, c[:k]]))
+                    fake = both[:b]
+                    terms["mode_seeking"] = cfg.lambda_reg * mode_seeking_loss(
+                        fake[:k], both[b:], z[:k], z2)
+                else:
+                    fake = self.G(z, c)
+                    if cfg.regularizer == "regression":
+                        terms["regression"] = cfg.lambda_reg * latent_regression_loss(
+                            self.aux(fake[:k], c[:k]), z[:k])
+                d_gen = self.D(fake, c)
+                terms = {"adv": F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen)),
+                         **terms}
+            ratios = {}
+            if len(terms) > 1 and ctx.step % cfg.log_every == 0:
+                ratios = grad_norm_ratios(terms, list(self.G.parameters()), "adv")
+            ctx.optimize("G", terms)
+        finally:
+            self.D.requires_grad_(True)
+            if self.opt_E is not None:
+                self.aux.requires_grad_(True)
+        out = {"loss_D": loss_d.detach(), **{f"G_{n}": v.detach() for n, v in terms.items()},
+               **ratios}
+        if self.opt_E is not None:  # E's own loss: regress z from G's (fixed) output
+            with ctx.autocast():
+                loss_e = latent_regression_loss(self.aux(fake[:k].detach(), c[:k]), z[:k])
+            ctx.optimize("E", {"regression": loss_e})
+            out["E_regression"] = loss_e.detach()
+        return out
 
     @torch.no_grad()
-    def sample(self, label: int, n: int, seed: int = 0) -> torch.Tensor:
-        """``n`` generated points of class ``label`` from a private RNG (leaves the global one)."""
-        g = torch.Generator(device=self.device).manual_seed(seed)
-        z = torch.randn(n, self.cfg.z_dim, generator=g, device=self.device)
-        c = torch.full((n,), label, dtype=torch.long, device=self.device)
-        return self.G(z, c).float().cpu()
+    def sample(self, label: int, n: int, seed: int = 0, z: torch.Tensor | None = None) -> torch.Tensor:
+        """``n`` generated points of class ``label`` from a private RNG (leaves the global one),
+        or G(z, label) for given codes ``z`` (n, z_dim)."""
+        if z is None:
+            g = torch.Generator(device=self.device).manual_seed(seed)
+            z = torch.randn(n, self.cfg.z_dim, generator=g, device=self.device)
+        c = torch.full((len(z),), label, dtype=torch.long, device=self.device)
+        return self.G(z.to(self.device), c).float().cpu()
 
     def evaluate(self, ctx: Any = None) -> dict[str, float]:
         return toy_metrics({c: self.sample(c, self.cfg.eval_n, seed=self.cfg.seed + 10_000 + c)
                             for c in range(len(LAYOUTS))})
 
 
+def _near(x: torch.Tensor, centres: torch.Tensor, r: float) -> torch.Tensor:
+    return torch.cdist(x.double(), centres.double()).min(1).values <= r
+
+
 def toy_metrics(samples: dict[int, torch.Tensor], std: float = STD,
                 threshold: float = THRESHOLD) -> dict[str, float]:
-    """Per class c and pooled: modes covered, high-quality share, condition dependence.
+    """Per class c and pooled: modes covered, high-quality share, on-mode share, wrong mass.
 
-    ``samples[c]`` (n, 2) generated for class c. ``cond_dep_c`` = share of them within
-    ``threshold * std`` of one of class c's own centres; ``cond_purity_c`` = the same share
-    among the samples near any centre of any class (1.0 = never on the other class's modes).
+    ``samples[c]`` (n, 2) generated for class c. Within ``threshold * std`` of a centre:
+    ``high_quality_c`` of one of class c's own centres (= ``cond_dep_c``), ``on_mode_c`` of any
+    position, ``wrong_mass_c`` of a position only the other class owns (0 = the class is
+    respected, about 1/3 for a generator that spreads over all 12 positions regardless of the
+    class); ``cond_purity_c`` = own / on-mode.
     """
     out: dict[str, float] = {}
-    all_centres = torch.cat(LAYOUTS)
     for c, x in samples.items():
         m = toy_mode_metrics(x, LAYOUTS[c], std, threshold=threshold)
-        own = torch.cdist(x.double(), LAYOUTS[c].double()).min(1).values <= threshold * std
-        anyc = torch.cdist(x.double(), all_centres.double()).min(1).values <= threshold * std
+        own, anyc, wrong = (_near(x, ctr, threshold * std)
+                            for ctr in (LAYOUTS[c], POSITIONS, PRIVATE[1 - c]))
         out[f"modes_covered_{c}"] = float(m["modes_covered"])
         out[f"n_modes_{c}"] = float(m["n_modes"])
         out[f"high_quality_{c}"] = m["high_quality"]
         out[f"cond_dep_{c}"] = float(own.double().mean())
+        out[f"on_mode_{c}"] = float(anyc.double().mean())
+        out[f"wrong_mass_{c}"] = float(wrong.double().mean())
         out[f"cond_purity_{c}"] = float(own.sum() / anyc.sum().clamp(min=1))
     classes = list(samples)
     out["modes_covered"] = sum(out[f"modes_covered_{c}"] for c in classes)
     out["n_modes"] = sum(out[f"n_modes_{c}"] for c in classes)
-    for k in ("high_quality", "cond_dep", "cond_purity"):
+    for k in ("high_quality", "cond_dep", "on_mode", "wrong_mass", "cond_purity"):
         out[k] = sum(out[f"{k}_{c}"] for c in classes) / len(classes)
     return out
 
 
-__all__ = ["LAYOUTS", "REGULARIZERS", "STD", "DivCoToy", "DivCoToyConfig", "sample_real",
-           "toy_metrics"]
+__all__ = ["ENCODER_HEADS", "LAYOUTS", "OWNED", "POSITIONS", "PRIVATE", "REGULARIZERS", "STD",
+           "DivCoToy", "DivCoToyConfig", "sample_real", "toy_metrics"]
