@@ -177,3 +177,22 @@ def test_experiment_claims_from_synthetic_rows():
     paper = exp.paper_metrics("fid_x")
     assert paper["baseline_l1pm_40-60"]["value"] == 0.0593
     assert paper["full_fid_x_0-20"]["value"] == 0.71
+
+
+def test_hole_fill_reaches_g_input_and_negatives():
+    from ci_inpaint.losses.scat import corrupt, recorrupt
+
+    x = torch.zeros(2, 3, 4, 4)
+    hole = torch.zeros(2, 1, 4, 4)
+    hole[0, :, :2] = 1
+    assert corrupt(x, hole, 1.0)[0, :, :2].eq(1).all() and corrupt(x, hole, 1.0)[1].eq(0).all()
+    neg = recorrupt(x, hole, 1.0)
+    assert neg[1, 0, :, :2].eq(1).all() and neg[0, 1].eq(0).all()
+    torch.manual_seed(0)
+    G0 = AOTGenerator(4, 1, rates=(1, 1, 1, 1))
+    torch.manual_seed(0)
+    G1 = AOTGenerator(4, 1, rates=(1, 1, 1, 1), fill=1.0)
+    x16, h16 = torch.zeros(1, 3, 16, 16), torch.zeros(1, 1, 16, 16)
+    h16[..., 4:9, 4:9] = 1
+    assert not torch.equal(G0(x16, h16), G1(x16, h16))  # white holes are a different input
+    assert _method("full", hole_fill=1.0).G.fill == 1.0

@@ -23,18 +23,22 @@ from .stats import Stat
 
 ABLATION = ("baseline", "scat", "text", "full")
 NAMES = {"baseline": "Baseline", "scat": "Baseline-1 (+SCAT)", "text": "Baseline-2 (+text)",
-         "full": "Proposed (+sem)", "full_code": "Proposed, no temperature (code)"}
+         "full": "Proposed (+sem)", "full_code": "Proposed, no temperature (code)",
+         "full_white": "Proposed, white holes (AOT-GAN trainer)"}
 BUCKETS = ("0-20", "20-40", "40-60")
 METRICS = ("l1pm", "psnr", "ssim")  # plus the FID under its own name
 LOWER = {"l1pm": True, "psnr": False, "ssim": False, "fid": True}
 N_PER_BUCKET = {"smoke": 12, "quick": 160, "full": 5000}  # eval pairs per bucket (= FID n)
 
 
-def variants(temperature: bool = True) -> dict[str, dict[str, str]]:
-    """Table 3's four rows, plus the full model without temperature (the authors' code)."""
-    out = {v: {"variant": v} for v in ABLATION}
+def variants(temperature: bool = True, white: bool = False) -> dict[str, dict[str, Any]]:
+    """Table 3's four rows, plus the full model without temperature (the authors' code) and
+    with white holes in x~ (``hole_fill=1``, AOT-GAN's trainer; the paper's x~ = x ⊙ m)."""
+    out: dict[str, dict[str, Any]] = {v: {"variant": v} for v in ABLATION}
     if temperature:
         out["full_code"] = {"variant": "full", "temperature": "code"}
+    if white:
+        out["full_white"] = {"variant": "full", "hole_fill": 1.0}
     return out
 
 
@@ -52,12 +56,13 @@ def scat_cell(cell: Cell) -> dict[str, Any]:
 
 
 def run_ablation(seeds, out: str | Path, profile: str = "quick", workers: int = 1,
-                 threads: int = 1, temperature: bool = True, n_per_bucket: int | None = None,
+                 threads: int = 1, temperature: bool = True, white: bool = False,
+                 n_per_bucket: int | None = None,
                  fid: bool = True, feature_net: str = "auto", **knobs: Any) -> list[dict[str, Any]]:
     """Table 3 (+ the temperature comparison): every variant x seed into ``out/<variant>-s<seed>``."""
     options = {"n_per_bucket": n_per_bucket or N_PER_BUCKET[profile], "fid": fid,
                "feature_net": feature_net}
-    return run_grid(scat_cell, variants(temperature), seeds, out, profile=profile, knobs=knobs,
+    return run_grid(scat_cell, variants(temperature, white), seeds, out, profile=profile, knobs=knobs,
                     options=options, workers=workers, threads=threads, desc="SCAT ablation")
 
 
@@ -156,6 +161,16 @@ def temperature_claim(table: dict[str, dict[str, Stat]]) -> Claim:
     return c
 
 
+def fill_claim(table: dict[str, dict[str, Stat]]) -> Claim:
+    """Our diagnostic (no number in the paper): white holes in x~ vs the paper's zero holes."""
+    k = "l1pm_40-60"
+    c = compare("x~ with white holes (AOT-GAN trainer) gives the full model a lower L1 than "
+                "x ⊙ m (paper), 40-60 %", table["full_white"][k], table["full"][k], "<",
+                ("white", "zero"), Reference("no number published", "Notations (x~ = x ⊙ m)"))
+    c.why = "" if c.verdict == "holds" else WHY
+    return c
+
+
 # ----------------------------------------------------------------------------- figures
 def _img(x):
     return ((x.float().clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy()
@@ -205,5 +220,5 @@ def plot_samples(methods: dict[str, Any], images, masks, n: int = 6):
 
 
 __all__ = ["ABLATION", "BUCKETS", "METRICS", "NAMES", "N_PER_BUCKET", "T2", "T3",
-           "ablation_claims", "bucket_claims", "load_methods", "paper_metrics", "plot_s_history",
+           "ablation_claims", "bucket_claims", "fill_claim", "load_methods", "paper_metrics", "plot_s_history",
            "plot_samples", "run_ablation", "scat_cell", "temperature_claim", "variants"]

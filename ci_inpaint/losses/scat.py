@@ -102,12 +102,18 @@ def semantic_contrastive_loss(anchor: Tensor, positive: Tensor, negatives: Tenso
     return info_nce(sim, tau=1.0 if tau is None else tau)
 
 
-def recorrupt(image: Tensor, hole: Tensor) -> Tensor:
+def corrupt(image: Tensor, hole: Tensor, fill: float = 0.0) -> Tensor:
+    """x~ = x * (1 - hole) + fill * hole: the paper's x ⊙ m for ``fill=0``; AOT-GAN's trainer
+    paints holes white (``fill=1`` on [-1, 1])."""
+    return image * (1 - hole) + fill * hole
+
+
+def recorrupt(image: Tensor, hole: Tensor, fill: float = 0.0) -> Tensor:
     """Eq. 4's negatives: every ground truth x_i under every mask m_j of the batch,
-    x_i * (1 - hole_j), shape (B, B, C, H, W) with [i, j] = image i, mask j (M = B; j = i is
-    x_i's own corrupted input)."""
-    return image[:, None] * (1 - hole[None])
+    corrupt(x_i, hole_j), shape (B, B, C, H, W) with [i, j] = image i, mask j (M = B; j = i
+    is x_i's own corrupted input)."""
+    return corrupt(image[:, None], hole[None], fill)
 
 
-__all__ = ["EPS_TEXT", "G_REGIONS", "recorrupt", "scat_d_loss", "scat_g_loss",
+__all__ = ["EPS_TEXT", "G_REGIONS", "corrupt", "recorrupt", "scat_d_loss", "scat_g_loss",
            "semantic_contrastive_loss", "textural_contrastive_loss"]

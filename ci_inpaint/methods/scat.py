@@ -23,7 +23,9 @@ divides the cosines by ``tau`` (the paper's t; its value is not stated, 0.07 is 
 authors' code stores) or ``code`` (the authors' code: no temperature, t = 1).
 
 Mask convention at this edge: batches carry ``mask`` = 1 on holes (the repository's); SCAT's m
-is 1 on valid pixels (m = 1 - mask). x~ = x * (1 - mask), x_bar = mask x_hat + (1 - mask) x.
+is 1 on valid pixels (m = 1 - mask). x~ = x * (1 - mask) + hole_fill * mask (``hole_fill`` 0:
+the paper's x ⊙ m; 1: AOT-GAN's trainer, which SCAT's code builds on, paints holes white),
+x_bar = mask x_hat + (1 - mask) x. x~ is both G's input and the textural / semantic negatives.
 
 Data: ``photos`` (bundled :class:`~ci_inpaint.data.PhotoPatches`, smoke/quick, with DeepFill-v2
 free-form masks) or ``celeba`` / ``places2`` at 256 px with the NVIDIA irregular masks
@@ -44,6 +46,7 @@ from ..errors import ConfigError
 from ..losses.gan import d_hinge, g_hinge
 from ..losses.scat import (
     G_REGIONS,
+    corrupt,
     recorrupt,
     scat_d_loss,
     scat_g_loss,
@@ -84,6 +87,7 @@ class SCATConfig(TrainConfig):
     temperature: str = "paper"  # paper (cosine / tau) | code (no temperature, the authors' code)
     tau: float = 0.07  # t of Eq. 4 (unstated in the paper; the code stores 0.07)
     g_region: str = "all"  # SCAT G term: all (Eq. 2, every pixel) | hole (the authors' code)
+    hole_fill: float = 0.0  # value of hole pixels in x~: 0 (the paper, x * m) | 1 (white, AOT-GAN's trainer)
     lr: float = 1e-4  # Adam, G and D (paper 1e-4)
     beta1: float = 0.0
     beta2: float = 0.99
@@ -106,8 +110,9 @@ class SCATConfig(TrainConfig):
     }
     RANGES: ClassVar = {"width": ">= 4", "blocks": ">= 0", "d_width": ">= 1", "proj_dim": ">= 1",
                         "lambda_rec": ">= 0", "lambda_adv": ">= 0", "lambda_text": ">= 0",
-                        "lambda_sem": ">= 0", "tau": "> 0", "lr": "> 0", "beta1": "[0, 1)",
-                        "beta2": "[0, 1)", "max_strokes": ">= 1", "patches_per_photo": ">= 1"}
+                        "lambda_sem": ">= 0", "tau": "> 0", "hole_fill": "[-1, 1]", "lr": "> 0",
+                        "beta1": "[0, 1)", "beta2": "[0, 1)", "max_strokes": ">= 1",
+                        "patches_per_photo": ">= 1"}
     CHOICES: ClassVar = {"variant": VARIANTS, "dataset": DATASETS, "upsample": UPSAMPLE,
                          "temperature": ("paper", "code"), "g_region": G_REGIONS}
 
@@ -174,7 +179,8 @@ class SCAT(Method):
     def __init__(self, cfg: SCATConfig, device: torch.device):
         super().__init__(cfg, device)
         self.use = uses(cfg.variant)
-        self.G = AOTGenerator(cfg.width, cfg.blocks, cfg.upsample, parse_rates(cfg.rates)).to(device)
+        self.G = AOTGenerator(cfg.width, cfg.blocks, cfg.upsample, parse_rates(cfg.rates),
+                              cfg.hole_fill).to(device)
         self.D = UNetDiscriminator(cfg.resolution, cfg.d_width).to(device)
         self.P = ProjectionMLP(self.D.feat_dim, cfg.proj_dim).to(device)
         betas = (cfg.beta1, cfg.beta2)
@@ -233,9 +239,9 @@ class SCAT(Method):
                 if use["text"] or use["sem"]:
                     parts.append(x)
                 if use["text"]:
-                    parts.append(x * (1 - hole))
+                    parts.append(corrupt(x, hole, cfg.hole_fill))
                 if use["sem"]:
-                    parts.append(recorrupt(x, hole).flatten(0, 1))  # (B * B, C, H, W)
+                    parts.append(recorrupt(x, hole, cfg.hole_fill).flatten(0, 1))  # (B * B, C, H, W)
                 feats, g = D.encode(torch.cat(parts))
                 terms = {"rec": cfg.lambda_rec * (x_hat.float() - x.float()).abs().mean(),
                          "g_adv": cfg.lambda_adv * g_hinge(D.linear(g[:B]).float())}

@@ -10,8 +10,9 @@ AOT block (aggregated contextual transformations): four 3x3 branches with dilati
 ``5 (2 (g - mean) / std - 1)`` (the gate normalisation of the AOT-GAN / SCAT code; it keeps
 the sigmoid out of saturation), and the block returns ``x (1 - sigma) + fused sigma``.
 
-Input: the corrupted image x * (1 - hole) in [-1, 1] and the hole mask (1 = hole, the
-repository's convention; SCAT's m is 1 = valid, i.e. ``1 - hole``), concatenated -> 4 channels.
+Input: the corrupted image x * (1 - hole) + fill * hole in [-1, 1] (``fill`` 0: the paper's
+x ⊙ m; 1: white holes, as AOT-GAN's trainer) and the hole mask (1 = hole, the repository's
+convention; SCAT's m is 1 = valid, i.e. ``1 - hole``), concatenated -> 4 channels.
 Upsampling: ``nearest`` (SCAT's code, the default) or ``bilinear`` (AOT-GAN's code).
 """
 
@@ -64,8 +65,9 @@ class AOTGenerator(nn.Module):
     """G(x * (1 - hole), hole) -> x_hat in [-1, 1]; side divisible by 4."""
 
     def __init__(self, width: int = 64, blocks: int = 8, upsample: str = "nearest",
-                 rates: tuple[int, ...] = RATES):
+                 rates: tuple[int, ...] = RATES, fill: float = 0.0):
         super().__init__()
+        self.fill = float(fill)
         if upsample not in UPSAMPLE:
             raise ValueError(f"upsample must be one of {UPSAMPLE}, not {upsample!r}")
         w = width
@@ -80,9 +82,9 @@ class AOTGenerator(nn.Module):
             nn.Conv2d(w, 3, 3, padding=1))
 
     def forward(self, image: Tensor, hole: Tensor) -> Tensor:
-        """``image`` (B, 3, H, W) in [-1, 1] (its hole pixels are zeroed here), ``hole``
-        (B, 1, H, W), 1 = hole."""
-        x = torch.cat([image * (1 - hole), hole], 1)
+        """``image`` (B, 3, H, W) in [-1, 1] (its hole pixels are replaced by ``fill`` here),
+        ``hole`` (B, 1, H, W), 1 = hole."""
+        x = torch.cat([image * (1 - hole) + self.fill * hole, hole], 1)
         return torch.tanh(self.decoder(self.middle(self.encoder(x))))
 
 
