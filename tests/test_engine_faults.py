@@ -134,7 +134,8 @@ class _WithFrozen(Method):
     def __init__(self, cfg, device):
         super().__init__(cfg, device)
         torch.manual_seed(123)  # "pretrained": the same weights every time
-        self.classifier = nn.Sequential(nn.Linear(3, 8), nn.Dropout(0.5), nn.Linear(8, 2))
+        self.classifier = nn.Sequential(nn.Linear(3, 8), nn.BatchNorm1d(8),  # 0-dim buffer too
+                                        nn.Dropout(0.5), nn.Linear(8, 2))
         self.G = nn.Sequential(nn.Linear(2, 3), nn.Dropout(0.1))
         self.G[1].eval()  # a submodule the method keeps in eval mode on purpose
         params = list(self.G.parameters())
