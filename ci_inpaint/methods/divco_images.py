@@ -96,7 +96,7 @@ class DivCoImagesConfig(TrainConfig):
     eval_k: int = 10  # NDB bins per class in evaluate() (Table 3 uses 50 on CIFAR-10)
 
     PROFILES: ClassVar = {
-        "smoke": {"steps": 4, "batch_size": 8, "width": 8, "num_neg": 4, "log_every": 1,
+        "smoke": {"steps": 4, "batch_size": 8, "width": 8, "num_neg": 4, "log_every": 2,
                   "ckpt_every": 4, "eval_n_per_class": 12, "eval_k": 3},
         # quick (CPU minutes, measured): a narrow DCGAN, 4x the paper's lr so that digits form
         # in 400 steps, and L_contra on 8 queries x (1 + 1 + 10) images per step
