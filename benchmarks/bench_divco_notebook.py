@@ -39,6 +39,7 @@ def bench(profiles: list[str], out: Path) -> list[dict]:
             "budget s": BUDGET_S.get(profile, "-"),
             "within budget": wall <= BUDGET_S.get(profile, float("inf")),
             "claims held": f"{sum(c['verdict'] == 'holds' for c in claims)}/{len(claims)}",
+            "1-min load average": round(os.getloadavg()[0], 1) if hasattr(os, "getloadavg") else "-",
             "error": res.error or "",
         })
     return rows
