@@ -81,3 +81,12 @@ def test_masked_input_zeroes_holes_and_critic_scores_every_scale():
     D = Critic(width=4, n_down=3)
     for s in (32, 16, 8):
         assert D(torch.randn(2, 3, s, s)).shape == (2,)
+
+
+def test_bottleneck_block_has_no_instance_norm():
+    # InstanceNorm there zeroes each channel's spatial mean: GAP(e_depth) would be its bias only
+    from torch import nn
+
+    E = Encoder(width=4, depth=3)
+    has_in = [any(isinstance(m, nn.InstanceNorm2d) for m in b) for b in E.blocks]
+    assert has_in == [True, True, False]

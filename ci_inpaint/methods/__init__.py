@@ -39,6 +39,8 @@ _MODULES: dict[str, str] = {
     "cut": "ci_inpaint.methods.cut",
     "contrasfill": "ci_inpaint.methods.contrasfill",
     "scat": "ci_inpaint.methods.scat",
+    "daf_moco": "ci_inpaint.methods.daf",
+    "daf": "ci_inpaint.methods.daf",
 }
 _REGISTRY: dict[str, type[Method]] = {}
 

@@ -11,6 +11,9 @@ The paper gives no layer table (and no code exists); the choices, stated:
   query and its key; it needs several processes. We use per-sample InstanceNorm instead, which
   leaks nothing across samples, has no running buffers (so E_k in eval mode, as the engine keeps
   frozen modules, computes exactly what it would in train mode) and needs one process only.
+  The bottleneck block has no normalisation: InstanceNorm there would zero each channel's
+  spatial mean, so the global average pool of the head would see only its affine bias (the
+  same z for every image).
 * :class:`ProjectionHead` (stage 1 only): global average pool of the bottleneck, then one linear
   layer to ``dim`` = 128 (MoCo v1's fc); dropped in stage 2, where only the conv encoder moves on.
 * :class:`DAF` (Sec. III-B, Eq. 3-8), see its docstring.
@@ -49,9 +52,11 @@ class Encoder(nn.Module):
     def __init__(self, width: int = 64, depth: int = 7, in_ch: int = 4):
         super().__init__()
         chans = [in_ch] + _widths(width, depth)
-        self.blocks = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(a, b, 4, 2, 1), nn.InstanceNorm2d(b, affine=True), _act())
-            for a, b in zip(chans[:-1], chans[1:]))
+        last = len(chans) - 2
+        self.blocks = nn.ModuleList(  # the bottleneck block: no norm (see the module docstring)
+            nn.Sequential(nn.Conv2d(a, b, 4, 2, 1),
+                          nn.InstanceNorm2d(b, affine=True) if i < last else nn.Identity(), _act())
+            for i, (a, b) in enumerate(zip(chans[:-1], chans[1:])))
         self.channels = chans[1:]
 
     def forward(self, x: Tensor) -> list[Tensor]:

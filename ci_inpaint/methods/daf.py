@@ -1,0 +1,241 @@
+"""The contrastive attention network (Ma et al. 2020, "Free-form image inpainting via contrastive
+attention network"): stage 1 ``daf_moco`` and stage 2 ``daf``.
+
+Stage 1 (Sec. III-A), :class:`DAFMoCo`: E_q and E_k (:class:`~ci_inpaint.nn.daf.SiameseBranch`:
+the inpainting encoder + MoCo's pooled linear head) see the same image under two different masks
+(x_q, x_k). One step, in MoCo's order: q = E_q(x_q); Eq. 2 momentum update of E_k (parameters
+only) *before* the keys are encoded; k = E_k(x_k) (no grad); Eq. 1 (:func:`moco_loss`) against
+the queue; SGD step on E_q; enqueue k. E_k starts as a copy of E_q. The paper's m = 0.9,
+tau = 0.07, queue 65 536, SGD lr 0.015; unstated, chosen: SGD momentum 0.9 and weight decay
+1e-4 (MoCo's), head dim 128 (MoCo v1). BatchNorm: the encoder has none (InstanceNorm, see
+:mod:`ci_inpaint.nn.daf`), so shuffle-BN, which needs several processes, is not needed and no
+batch statistic couples a query to its key. The two masks: two :class:`MaskedDataset` streams
+of one base (seeds ``seed`` and ``seed + 1``), free-form + rectangular ("mixed", the paper's
+free-form masks). Evaluation: top-1 retrieval of each held-out image's other masked view
+among all held-out second views (cosine of E_q's z), for the trained E_q and for a randomly
+initialised one (fixed seed), kept in ``history`` over training.
+
+Stage 2 (Sec. III-B, III-C), :class:`DAFInpaint`: encoder (initialised from a stage-1 run's
+E_q encoder via ``init``: a run directory or a ``.pt`` checkpoint; "" = random init, the
+"no contrastive learning" rows of Table II) + multi-scale decoder with DAF (``daf=False``: the
+"no DAF" rows), and one WGAN-GP critic. Loss Eq. 16 with the paper's weights: structure
+(lambda_rec 6) on P = {1..p_layers} (6), texture (perceptual 0.1, style 240, TV 0.1,
+adversarial 0.001) on Q = {1..q_layers} (3), targets the ground truth resized
+(:mod:`ci_inpaint.losses.daf`). Critic step: 1/|Q| sum_k (D(Y_hat^k) - D(Y^k) + GP_k), lambda = 10,
+one critic step per generator step (unstated; DFNet-style), the critic scoring every scale
+(fully convolutional). Adam lr 1e-4 as the paper; betas (0.5, 0.9) chosen (WGAN-GP's). VGG16
+(perceptual/style): ``vgg`` = off (the shared rule: the terms are off, with a notice, when the
+weights file is absent) | random (a named stand-in) | error.
+
+Data: ``photos`` (bundled patches, 32/64 px) or ``lfw`` (bundled LFW faces, 32/64 px) for
+smoke/quick; stage 1 ``folder`` (a user ImageNet folder, ``data_root``); stage 2 ``celeba_hq``,
+``places2``, ``paris_streetview`` at 256 (full).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from ..config import TrainConfig
+from ..data.epochs import item_generator
+from ..errors import ConfigError
+from ..losses.moco import KeyQueue, moco_loss, momentum_update
+from ..losses.nce import similarity
+from ..nn.daf import SiameseBranch, masked_input
+from . import Method, register
+
+BUNDLED = ("photos", "lfw")
+STAGE1_DATA = BUNDLED + ("folder",)
+STAGE2_DATA = BUNDLED + ("celeba_hq", "places2", "paris_streetview")
+
+
+# ----------------------------------------------------------------------------- data
+def base_dataset(dataset: str, split: str, size: int, seed: int, data_root: str = "",
+                 augment: bool = True):
+    """The image dataset (items with "image" in [-1, 1]); flips as the paper's augmentation."""
+    from ..data import get_dataset
+
+    if dataset == "photos":
+        return get_dataset("photo_patches", split, size, seed=seed,
+                           jitter=size // 8 if augment else 0, flip=augment)
+    if dataset == "lfw":
+        return get_dataset("lfw_faces", split, size, flip=augment, seed=seed)
+    name = "image_folder" if dataset == "folder" else dataset
+    return get_dataset(name, split, size, data_root=data_root or None, flip=augment)
+
+
+def mask_fn():
+    """Free-form strokes or rectangles, half and half (the paper's free-form masks)."""
+    from ..data.inpaint import generated_masks
+
+    return generated_masks("mixed")
+
+
+class TwoMasks(Dataset):
+    """The same image under two different masks: ``{"image", "mask_q", "mask_k"}`` per
+    ``(epoch, i)``; two MaskedDataset streams of one base (seeds ``seed``, ``seed + 1``)."""
+
+    epoch_aware = True
+
+    def __init__(self, base: Dataset, seed: int = 0):
+        from ..data.inpaint import MaskedDataset
+
+        self.q = MaskedDataset(base, mask_fn(), seed=seed)
+        self.k = MaskedDataset(base, mask_fn(), seed=seed + 1)
+
+    def __len__(self) -> int:
+        return len(self.q)
+
+    def __getitem__(self, key) -> dict:
+        a, b = self.q[key], self.k[key]
+        return {"image": a["image"], "mask_q": a["mask"], "mask_k": b["mask"]}
+
+
+def fixed_views(dataset: str, size: int, n: int, data_root: str = "", seed: int = 4321):
+    """``n`` held-out (val) images and two fixed masks each: (images, mask_a, mask_b)."""
+    base = base_dataset(dataset, "val", size, 0, data_root, augment=False)
+    idx = torch.randperm(len(base), generator=torch.Generator().manual_seed(seed))[:n]
+    images = torch.stack([base[int(i)]["image"] for i in idx])
+    fn = mask_fn()
+    masks = [torch.stack([fn(item_generator(seed + s, 0, j), {"image": images[j]})
+                          for j in range(len(idx))]) for s in (0, 1)]
+    return images, masks[0], masks[1]
+
+
+def top1_retrieval(branch: SiameseBranch, images: Tensor, mask_a: Tensor, mask_b: Tensor) -> float:
+    """Fraction of images whose view under ``mask_a`` has its own ``mask_b`` view as the
+    nearest (cosine of z) among all ``mask_b`` views (chance: 1 / n)."""
+    dev = next(branch.parameters()).device
+    with torch.no_grad():
+        za = branch(masked_input(images, mask_a).to(dev))
+        zb = branch(masked_input(images, mask_b).to(dev))
+        hit = similarity(za, zb).argmax(1) == torch.arange(len(za), device=dev)
+    return float(hit.float().mean())
+
+
+# ----------------------------------------------------------------------------- stage 1
+@dataclass
+class DAFMoCoConfig(TrainConfig):
+    dataset: str = "photos"  # photos | lfw (bundled) | folder (ImageNet in data_root, full)
+    resolution: int = 32  # image side (the paper: 256)
+    width: int = 16  # encoder's first width (then x2, capped at x8); the paper-size: 64
+    depth: int = 4  # stride-2 encoder blocks; at 256 px: 7
+    dim: int = 128  # z = fc(GAP(bottleneck)), MoCo v1
+    queue_size: int = 4096  # keys in the dictionary (the paper: 65536)
+    momentum: float = 0.9  # m of Eq. 2 (the paper: 0.9; MoCo: 0.999)
+    tau: float = 0.07  # Eq. 1
+    lr: float = 0.015  # SGD, the paper
+    sgd_momentum: float = 0.9  # unstated: MoCo's
+    weight_decay: float = 1e-4  # unstated: MoCo's
+    eval_images: int = 64  # held-out images for the top-1 retrieval
+
+    PROFILES: ClassVar = {
+        "smoke": {"width": 4, "depth": 3, "dim": 16, "queue_size": 32, "steps": 6,
+                  "batch_size": 8, "log_every": 1, "ckpt_every": 3, "eval_every": 3,
+                  "eval_images": 16},
+        # 2-core CPU: 32 px patches, a queue smaller than the ~1.5k training patches so its
+        # keys are not many epochs stale
+        "quick": {"steps": 300, "batch_size": 32, "queue_size": 1024, "log_every": 25,
+                  "ckpt_every": 300, "eval_every": 50},
+        "full": {"dataset": "folder", "resolution": 256, "width": 64, "depth": 7,
+                 "queue_size": 65536, "batch_size": 256, "steps": 200_000, "log_every": 100,
+                 "ckpt_every": 5000, "eval_every": 5000},
+    }
+    RANGES: ClassVar = {"resolution": ">= 8", "width": ">= 1", "depth": ">= 1", "dim": ">= 1",
+                        "queue_size": ">= 1", "momentum": "[0, 1)", "tau": "> 0", "lr": "> 0",
+                        "sgd_momentum": "[0, 1)", "weight_decay": ">= 0", "eval_images": ">= 2"}
+    CHOICES: ClassVar = {"dataset": STAGE1_DATA}
+
+
+def _check_common(cfg) -> None:
+    if cfg.resolution % 2**cfg.depth:
+        raise ConfigError(f"resolution {cfg.resolution} must be divisible by 2^depth = "
+                          f"{2**cfg.depth}: lower depth or change resolution")
+    if cfg.dataset in BUNDLED and cfg.data_root:
+        raise ConfigError(f"dataset={cfg.dataset} is bundled and reads no data_root: drop it")
+    if cfg.dataset in BUNDLED and cfg.resolution not in (32, 64):
+        raise ConfigError(f"dataset={cfg.dataset} comes at 32 or 64 px, not {cfg.resolution}")
+    if cfg.dataset not in BUNDLED and not cfg.data_root:
+        raise ConfigError(f"dataset={cfg.dataset} needs data_root=DIR (its image folder)")
+
+
+@register
+class DAFMoCo(Method):
+    name = "daf_moco"
+    Config = DAFMoCoConfig
+    summary = "contrastive attention network, stage 1: MoCo Siamese inference network (Ma et al. 2020)"
+
+    @classmethod
+    def check_config(cls, cfg: DAFMoCoConfig) -> None:
+        _check_common(cfg)
+
+    def __init__(self, cfg: DAFMoCoConfig, device: torch.device):
+        super().__init__(cfg, device)
+        self.E_q = SiameseBranch(cfg.width, cfg.depth, cfg.dim).to(device)
+        self.E_k = copy.deepcopy(self.E_q)  # theta_k = theta_q at the start (MoCo)
+        self.opt = torch.optim.SGD(self.E_q.parameters(), cfg.lr, momentum=cfg.sgd_momentum,
+                                   weight_decay=cfg.weight_decay)
+        self.queue = KeyQueue(cfg.queue_size, cfg.dim, device, seed=cfg.seed)
+        self.history: list[dict[str, float]] = []
+        self._views = None
+
+    def modules(self):
+        return {"E_q": self.E_q, "E_k": self.E_k}
+
+    def frozen_modules(self):
+        return {"E_k": self.E_k}  # momentum-updated, never by an optimiser
+
+    def optimizers(self):
+        return {"E_q": self.opt}
+
+    def train_set(self):
+        c = self.cfg
+        return TwoMasks(base_dataset(c.dataset, "train", c.resolution, c.seed, c.data_root), c.seed)
+
+    def train_step(self, batch, ctx):
+        x = batch["image"]
+        with ctx.autocast():
+            q = self.E_q(masked_input(x, batch["mask_q"]))
+        momentum_update(self.E_k, self.E_q, self.cfg.momentum)  # before the keys (MoCo)
+        with torch.no_grad(), ctx.autocast():
+            k = self.E_k(masked_input(x, batch["mask_k"]))
+        loss = moco_loss(q, k, self.queue.keys, self.cfg.tau)
+        ctx.optimize("E_q", {"nce": loss})
+        self.queue.enqueue(k)
+        return {"nce": loss.detach()}
+
+    def views(self):
+        if self._views is None:
+            c = self.cfg
+            self._views = fixed_views(c.dataset, c.resolution, c.eval_images, c.data_root)
+        return self._views
+
+    def random_top1(self) -> float:
+        """Top-1 of a randomly initialised encoder (seed 0 + cfg.seed), cached."""
+        if not hasattr(self, "_random_top1"):
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(10_007 + self.cfg.seed)
+                rnd = SiameseBranch(self.cfg.width, self.cfg.depth, self.cfg.dim).to(self.device)
+            self._random_top1 = top1_retrieval(rnd, *self.views())
+        return self._random_top1
+
+    def evaluate(self, ctx):
+        images = self.views()[0]
+        row = {"top1": top1_retrieval(self.E_q, *self.views()), "top1_random": self.random_top1(),
+               "chance": 1.0 / len(images)}
+        self.history.append({"step": int(getattr(ctx, "step", 0)), **row})
+        return row
+
+    def extra_state(self):
+        return {"queue": self.queue.state_dict(), "history": list(self.history)}
+
+    def load_extra_state(self, state):
+        if "queue" in state:
+            self.queue.load_state_dict(state["queue"])
+        self.history = list(state.get("history", []))
