@@ -8,7 +8,7 @@ import torch
 
 from ci_inpaint.config import resolve_config
 from ci_inpaint.engine import train
-from ci_inpaint.errors import ConfigError
+from ci_inpaint.errors import CheckpointError, ConfigError
 from ci_inpaint.methods import get_method
 from ci_inpaint.testing import FakeContext
 
@@ -91,3 +91,55 @@ def test_config_errors():
         _method("daf_moco", depth=6)
     with pytest.raises(ConfigError, match="data_root"):
         _method("daf_moco", dataset="folder")
+
+
+# ----------------------------------------------------------------------------- stage 2
+@pytest.mark.parametrize("vgg,extra", [("off", set()),
+                                       ("random", {"perceptual_vgg16_random", "style_vgg16_random"})])
+def test_stage2_step_terms_weights_and_critic_fixed(vgg, extra):
+    from ci_inpaint.losses.daf import pyramid
+
+    M = _method("daf", vgg=vgg)
+    batch = _batch(seed=1)
+    seen = {}
+
+    def hook(name, terms):
+        if name == "G":  # G has not moved yet: recompute Eq. 14/16 by hand
+            with torch.no_grad():
+                ys = M.G(batch["image"], batch["mask"])
+                t = pyramid(batch["image"], M.cfg.p_layers)
+                seen["rec"] = sum(6.0 * (y - tt).abs().mean() for y, tt in zip(ys, t)) / len(ys)
+            seen["D"] = [p.clone() for p in M.D.parameters()]
+            assert all(not p.requires_grad for p in M.D.parameters())
+
+    ctx = FakeContext(M, before_step=hook)
+    out = M.train_step(batch, ctx)
+    assert ctx.calls == ["D", "G"]
+    assert set(ctx.terms["D"]) == {"d_adv", "gp"}
+    assert set(ctx.terms["G"]) == {"rec", "tv", "g_adv"} | extra
+    torch.testing.assert_close(ctx.terms["G"]["rec"].detach(), seen["rec"])
+    assert M.cfg.lambda_rec == 6 and M.cfg.lambda_style == 240 and M.cfg.lambda_adv == 0.001
+    assert all(torch.equal(a, b) for a, b in zip(seen["D"], M.D.parameters()))  # G step: D fixed
+    assert all(p.requires_grad for p in M.D.parameters())
+    assert all(torch.isfinite(v) for v in out.values())
+
+
+def test_stage2_encoder_from_stage1_and_bad_init(tmp_path):
+    s1 = train("daf_moco", "smoke", tmp_path / "s1", steps=2, progress="off")
+    M = _method("daf", init=str(tmp_path / "s1"))
+    ref = s1.method.E_q.encoder.state_dict()
+    for k, v in M.G.encoder.state_dict().items():
+        assert torch.equal(v, ref[k]), k
+    with pytest.raises(CheckpointError, match="fit width"):
+        _method("daf", init=str(tmp_path / "s1"), width=8)
+    with pytest.raises(CheckpointError, match="no stage-1 checkpoint"):
+        _method("daf", init=str(tmp_path / "nothing"))
+
+
+def test_stage2_config_errors_and_no_daf_variant():
+    with pytest.raises(ConfigError, match="q_layers <= p_layers"):
+        _method("daf", q_layers=3, p_layers=2)
+    M = _method("daf", daf=False)
+    ctx = FakeContext(M)
+    M.train_step(_batch(), ctx)
+    assert set(ctx.terms["G"]) == {"rec", "tv", "g_adv"}

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 import torch
@@ -44,10 +45,13 @@ from torch.utils.data import Dataset
 
 from ..config import TrainConfig
 from ..data.epochs import item_generator
-from ..errors import ConfigError
+from ..errors import CheckpointError, ConfigError
+from ..losses.daf import mask_pyramid, pyramid, scale_mean, structure_loss, tv_loss
+from ..losses.gan import d_wgan, g_wgan, gradient_penalty
 from ..losses.moco import KeyQueue, moco_loss, momentum_update
 from ..losses.nce import similarity
-from ..nn.daf import SiameseBranch, masked_input
+from ..losses.perceptual import perceptual_loss, style_loss, term_name, vgg_features
+from ..nn.daf import Critic, DAFGenerator, SiameseBranch, masked_input
 from . import Method, register
 
 BUNDLED = ("photos", "lfw")
@@ -153,6 +157,14 @@ class DAFMoCoConfig(TrainConfig):
     CHOICES: ClassVar = {"dataset": STAGE1_DATA}
 
 
+class _DAFMethod(Method):
+    """What both stages share: the resolution / data checks."""
+
+    @classmethod
+    def check_config(cls, cfg) -> None:
+        _check_common(cfg)
+
+
 def _check_common(cfg) -> None:
     if cfg.resolution % 2**cfg.depth:
         raise ConfigError(f"resolution {cfg.resolution} must be divisible by 2^depth = "
@@ -166,14 +178,10 @@ def _check_common(cfg) -> None:
 
 
 @register
-class DAFMoCo(Method):
+class DAFMoCo(_DAFMethod):
     name = "daf_moco"
     Config = DAFMoCoConfig
     summary = "contrastive attention network, stage 1: MoCo Siamese inference network (Ma et al. 2020)"
-
-    @classmethod
-    def check_config(cls, cfg: DAFMoCoConfig) -> None:
-        _check_common(cfg)
 
     def __init__(self, cfg: DAFMoCoConfig, device: torch.device):
         super().__init__(cfg, device)
@@ -239,3 +247,174 @@ class DAFMoCo(Method):
         if "queue" in state:
             self.queue.load_state_dict(state["queue"])
         self.history = list(state.get("history", []))
+
+
+# ----------------------------------------------------------------------------- stage 2
+@dataclass
+class DAFConfig(TrainConfig):
+    dataset: str = "photos"  # photos | lfw (bundled) | celeba_hq | places2 | paris_streetview
+    resolution: int = 32  # image side (the paper: 256)
+    width: int = 16  # encoder's first width; paper-size 64 (must match the stage-1 run)
+    depth: int = 4  # encoder / decoder blocks; at 256 px: 7
+    daf: bool = True  # DAF in the output layers (False: a 1x1 conv to RGB, Table II's no-DAF)
+    reduction: int = 16  # r of Eq. 4
+    p_layers: int = 4  # P = {1..p_layers} (the paper: 6); outputs at H .. H / 2^(p-1)
+    q_layers: int = 3  # Q = {1..q_layers} (the paper: 3)
+    init: str = ""  # stage-1 run dir or .pt: its E_q encoder initialises ours ("": random init)
+    lambda_rec: float = 6.0  # Eq. 14
+    lambda_per: float = 0.1  # Eq. 15
+    lambda_style: float = 240.0
+    lambda_tv: float = 0.1
+    lambda_adv: float = 0.001
+    gp: float = 10.0  # lambda of Eq. 13
+    vgg: str = "off"  # VGG16 absent: off (terms off, notice) | random (named stand-in) | error
+    d_width: int = 16  # critic width
+    d_down: int = 3  # critic stride-2 convs (the smallest scale of Q must be >= 2^d_down)
+    lr: float = 1e-4  # Adam, the paper
+    beta1: float = 0.5  # unstated: WGAN-GP's
+    beta2: float = 0.9
+
+    PROFILES: ClassVar = {
+        "smoke": {"width": 4, "depth": 3, "p_layers": 3, "q_layers": 2, "d_width": 4, "d_down": 2,
+                  "steps": 4, "batch_size": 4, "log_every": 1, "ckpt_every": 4, "lr": 5e-4},
+        "quick": {"steps": 300, "batch_size": 16, "log_every": 25, "ckpt_every": 300,
+                  "eval_every": 100, "lr": 5e-4},
+        "full": {"dataset": "places2", "resolution": 256, "width": 64, "depth": 7, "p_layers": 6,
+                 "d_width": 64, "steps": 500_000, "batch_size": 8, "log_every": 100,
+                 "ckpt_every": 5000, "eval_every": 10_000},
+    }
+    RANGES: ClassVar = {"resolution": ">= 8", "width": ">= 1", "depth": ">= 1", "reduction": ">= 1",
+                        "p_layers": ">= 1", "q_layers": ">= 1", "lambda_rec": ">= 0",
+                        "lambda_per": ">= 0", "lambda_style": ">= 0", "lambda_tv": ">= 0",
+                        "lambda_adv": ">= 0", "gp": ">= 0", "d_width": ">= 1", "d_down": ">= 1",
+                        "lr": "> 0", "beta1": "[0, 1)", "beta2": "[0, 1)"}
+    CHOICES: ClassVar = {"dataset": STAGE2_DATA, "vgg": ("off", "random", "error")}
+
+
+def stage1_encoder_state(path: str) -> dict[str, Tensor]:
+    """E_q's conv encoder weights from a stage-1 run directory or checkpoint file."""
+    p = Path(path).expanduser()
+    f = p / "checkpoints" / "last.pt" if p.is_dir() else p
+    if not f.is_file():
+        raise CheckpointError(f"init={path!r}: no stage-1 checkpoint there: pass a daf_moco run "
+                              "directory or its checkpoints/last.pt")
+    st = torch.load(f, map_location="cpu", weights_only=False)
+    if st.get("method") != "daf_moco":
+        raise CheckpointError(f"init={path!r} is a {st.get('method')!r} run, not daf_moco: "
+                              "pass a stage-1 (daf_moco) run")
+    return {k[len("encoder."):]: v for k, v in st["modules"]["E_q"].items()
+            if k.startswith("encoder.")}
+
+
+@register
+class DAFInpaint(_DAFMethod):
+    name = "daf"
+    Config = DAFConfig
+    summary = "contrastive attention network, stage 2: multi-scale decoder with DAF (Ma et al. 2020)"
+
+    @classmethod
+    def check_config(cls, cfg: DAFConfig) -> None:
+        super().check_config(cfg)
+        if not cfg.q_layers <= cfg.p_layers <= cfg.depth:
+            raise ConfigError(f"need q_layers <= p_layers <= depth, got {cfg.q_layers}, "
+                              f"{cfg.p_layers}, {cfg.depth}: lower q_layers / p_layers")
+        smallest = cfg.resolution // 2 ** (cfg.q_layers - 1)
+        if smallest < 2**cfg.d_down:
+            raise ConfigError(f"the critic's {cfg.d_down} stride-2 convs need >= {2**cfg.d_down} "
+                              f"px but scale {cfg.q_layers} of Q is {smallest} px: lower d_down")
+
+    def __init__(self, cfg: DAFConfig, device: torch.device):
+        super().__init__(cfg, device)
+        self.G = DAFGenerator(cfg.width, cfg.depth, cfg.p_layers, cfg.daf, cfg.reduction).to(device)
+        if cfg.init:
+            try:
+                self.G.encoder.load_state_dict(stage1_encoder_state(cfg.init))
+            except RuntimeError as e:
+                raise CheckpointError(f"init={cfg.init!r}: its encoder does not fit width="
+                                      f"{cfg.width} depth={cfg.depth}: use the stage-1 sizes "
+                                      f"({str(e).splitlines()[0]})") from None
+        self.D = Critic(cfg.d_width, cfg.d_down).to(device)
+        betas = (cfg.beta1, cfg.beta2)
+        self.opt_G = torch.optim.Adam(self.G.parameters(), cfg.lr, betas)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), cfg.lr, betas)
+        self.vgg = vgg_features("vgg16", missing=cfg.vgg)
+        if self.vgg is not None:
+            self.vgg.to(device)
+
+    def modules(self):
+        return {"G": self.G, "D": self.D}
+
+    def optimizers(self):
+        return {"G": self.opt_G, "D": self.opt_D}
+
+    def frozen_modules(self):
+        return {"vgg": self.vgg} if self.vgg is not None else {}
+
+    def train_set(self):
+        from ..data.inpaint import MaskedDataset
+
+        c = self.cfg
+        return MaskedDataset(base_dataset(c.dataset, "train", c.resolution, c.seed, c.data_root),
+                             mask_fn(), seed=c.seed)
+
+    def texture_terms(self, ys: list[Tensor], targets: list[Tensor], holes: list[Tensor]):
+        """Eq. 15 averaged over Q (Eq. 16), each weighted; perceptual / style only with a VGG."""
+        c, Q = self.cfg, range(self.cfg.q_layers)
+        terms = {"tv": c.lambda_tv * scale_mean(tv_loss, [ys[k] for k in Q], [holes[k] for k in Q]),
+                 "g_adv": c.lambda_adv * scale_mean(lambda y: g_wgan(self.D(y).float()),
+                                                    [ys[k] for k in Q])}
+        if self.vgg is not None:
+            feats = [(self.vgg(ys[k]), self.vgg(targets[k])) for k in Q]
+            terms[term_name("perceptual", self.vgg)] = c.lambda_per * scale_mean(
+                lambda f: perceptual_loss(f[0], f[1]), feats)
+            terms[term_name("style", self.vgg)] = c.lambda_style * scale_mean(
+                lambda f: style_loss(f[0], f[1]), feats)
+        return terms
+
+    def train_step(self, batch, ctx):
+        c, x, hole = self.cfg, batch["image"], batch["mask"]
+        targets, holes = pyramid(x, c.p_layers), mask_pyramid(hole, c.p_layers)
+        Q = range(c.q_layers)
+
+        # critic step on every scale of Q: Eq. 13, outputs detached
+        with torch.no_grad(), ctx.autocast():
+            ys = self.G(x, hole)
+        with ctx.autocast():
+            d_adv = scale_mean(lambda y, t: d_wgan(self.D(t).float(), self.D(y).float()),
+                               [ys[k] for k in Q], [targets[k] for k in Q])
+        d_terms = {"d_adv": d_adv,
+                   "gp": scale_mean(lambda y, t: gradient_penalty(self.D, t, y, c.gp),
+                                    [ys[k] for k in Q], [targets[k] for k in Q])}
+        ctx.optimize("D", d_terms)
+
+        # generator step, critic fixed (its parameters take no gradient)
+        self.D.requires_grad_(False)
+        try:
+            with ctx.autocast():
+                ys = self.G(x, hole)
+                terms = {"rec": structure_loss(ys, targets, c.lambda_rec),
+                         **self.texture_terms(ys, targets, holes)}
+            ctx.optimize("G", terms)
+        finally:
+            self.D.requires_grad_(True)
+        return {**{k: v.detach() for k, v in d_terms.items()},
+                **{k: v.detach() for k, v in terms.items()}}
+
+    @torch.no_grad()
+    def inpaint(self, image: Tensor, hole: Tensor, batch_size: int = 64) -> Tensor:
+        """Composites hole * Y_hat^1 + (1 - hole) * x, on CPU, clamped to [-1, 1]."""
+        out = []
+        for i in range(0, len(image), batch_size):
+            x, m = image[i:i + batch_size].to(self.device), hole[i:i + batch_size].to(self.device)
+            y = self.G(x, m)[0].clamp(-1, 1)
+            out.append((m * y + (1 - m) * x).float().cpu())
+        return torch.cat(out)
+
+    def evaluate(self, ctx):
+        """L1 ([0, 1] scale), PSNR and SSIM of composites on fixed held-out (image, mask) pairs."""
+        from ..metrics.inpaint import inpaint_metrics
+
+        c = self.cfg
+        images, masks, _ = fixed_views(c.dataset, c.resolution, 32, c.data_root)
+        out = inpaint_metrics(self.inpaint(images, masks), images, masks)
+        return {k: float(v) for k, v in out.items()}
