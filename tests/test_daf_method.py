@@ -143,3 +143,23 @@ def test_stage2_config_errors_and_no_daf_variant():
     ctx = FakeContext(M)
     M.train_step(_batch(), ctx)
     assert set(ctx.terms["G"]) == {"rec", "tv", "g_adv"}
+
+
+def test_boundary_scores_by_hand():
+    from ci_inpaint.methods.daf import boundary_ring, boundary_scores
+
+    hole = torch.zeros(1, 1, 8, 8, dtype=torch.float64)
+    hole[..., 2:6, 2:6] = 1
+    ring = boundary_ring(hole, 1)
+    assert ring.sum() == 6 * 6 - 2 * 2  # one pixel out (6x6 box) minus the inner 2x2
+    gt = torch.zeros(1, 3, 8, 8, dtype=torch.float64)
+    assert boundary_scores(gt, gt, hole, 1) == {"ring_l1": 0.0, "ring_grad": 0.0}
+    comp = gt + 0.4 * hole  # a colour seam: +0.2 on the [0, 1] scale inside the hole
+    s = boundary_scores(comp, gt, hole, 1)
+    assert abs(s["ring_l1"] - 0.2 * 12 / 32) < 1e-12  # 12 ring pixels inside the hole
+    # neighbour pairs inside the ring, and those that cross the hole's edge, by brute force
+    r = ring[0, 0]
+    pairs = [(i, j, i + di, j + dj) for i in range(8) for j in range(8) for di, dj in ((0, 1), (1, 0))
+             if i + di < 8 and j + dj < 8 and r[i, j] and r[i + di, j + dj]]
+    cross = sum(bool(hole[0, 0, a, b] != hole[0, 0, c, d]) for a, b, c, d in pairs)
+    assert abs(s["ring_grad"] - 0.2 * cross / len(pairs)) < 1e-12 and cross > 0
