@@ -133,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--steps", type=int, default=300, help="timed steps per loop")
     b.add_argument("--device", default="auto", help="auto | cpu | cuda")
     b.add_argument("--repeats", type=int, default=5, help="interleaved repeats (minimum is kept)")
+    b.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                   help="wall time, or this process's CPU time (steadier on a busy machine)")
     b.set_defaults(func=_lazy("ci_inpaint.bench", "cli_bench"))
     return p
 
