@@ -163,3 +163,13 @@ def test_boundary_scores_by_hand():
              if i + di < 8 and j + dj < 8 and r[i, j] and r[i + di, j + dj]]
     cross = sum(bool(hole[0, 0, a, b] != hole[0, 0, c, d]) for a, b, c, d in pairs)
     assert abs(s["ring_grad"] - 0.2 * cross / len(pairs)) < 1e-12 and cross > 0
+
+
+def test_train_variant_chains_the_stages(tmp_path):
+    from ci_inpaint.methods.daf import train_variant
+
+    r = train_variant(tmp_path, "smoke", contrastive=True, daf=False, seed=1, steps=2)
+    assert r.cfg.init == str(tmp_path / "moco-s1") and r.cfg.daf is False and r.cfg.seed == 1
+    s1 = torch.load(tmp_path / "moco-s1" / "checkpoints" / "last.pt", weights_only=False)
+    assert s1["config"]["seed"] == 1 and s1["config"]["steps"] == 6  # stage-1 smoke length
+    assert (tmp_path / "daf-c1-d0-s1" / "result.json").is_file()

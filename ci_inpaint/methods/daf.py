@@ -446,3 +446,25 @@ def boundary_scores(comp: Tensor, target: Tensor, hole: Tensor, width: int = 2) 
     gy = ((d[..., 1:, :] - d[..., :-1, :]).abs() * py).sum()
     pairs = ((px.sum() + py.sum()) * c.shape[1]).clamp(min=1)
     return {"ring_l1": float(ring_l1), "ring_grad": float((gx + gy) / pairs)}
+
+
+SHARED = ("dataset", "resolution", "width", "depth", "data_root")  # stage 1 must match stage 2
+
+
+def train_variant(root, profile: str = "quick", contrastive: bool = True, daf: bool = True,
+                  seed: int = 0, stage1: dict | None = None, **knobs):
+    """One cell of Table II (contrastive pre-training x DAF): stage 1 (``daf_moco``, only when
+    ``contrastive``; shared by both DAF settings of a seed) then stage 2 (``daf``) initialised
+    from it, each trained, resumed or loaded by :func:`ci_inpaint.experiments.runs.train_run`
+    under ``root``. ``knobs`` go to stage 2, and those of :data:`SHARED` to stage 1 as well;
+    ``stage1`` adds stage-1-only knobs. Returns the stage-2 RunResult."""
+    from ..experiments.runs import train_run
+
+    root = Path(root)
+    init = ""
+    if contrastive:
+        s1_knobs = {**{k: v for k, v in knobs.items() if k in SHARED}, **(stage1 or {})}
+        init = str(train_run("daf_moco", root / f"moco-s{seed}", profile, seed=seed,
+                             **s1_knobs).run_dir)
+    name = f"daf-c{int(contrastive)}-d{int(daf)}-s{seed}"
+    return train_run("daf", root / name, profile, seed=seed, daf=daf, init=init, **knobs)
