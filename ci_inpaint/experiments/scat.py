@@ -12,6 +12,7 @@ photo-classifier FID on a few hundred composites per bucket, named as such, on a
 
 from __future__ import annotations
 
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -214,7 +215,7 @@ def plot_samples(methods: dict[str, Any], images, masks, n: int = 6):
         for i in range(n):
             axes[i, j].imshow(_img(ims[i]))
             axes[i, j].axis("off")
-        axes[0, j].set_title(title, fontsize=7)
+        axes[0, j].set_title(textwrap.fill(title, 16), fontsize=7)
     fig.tight_layout()
     return fig
 
