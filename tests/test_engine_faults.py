@@ -223,6 +223,19 @@ def test_a_dir_that_failed_before_its_first_checkpoint_just_starts(tmp_path, cap
     assert res.steps_done == 20 and "nothing to resume" in capsys.readouterr().err
 
 
+def test_atomic_writes_get_ordinary_file_permissions(tmp_path):
+    from ci_inpaint.fileio import atomic_save, atomic_write_text
+
+    mask = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "a.txt", "x")
+        atomic_save({"a": 1}, tmp_path / "b.pt")
+    finally:
+        os.umask(mask)
+    for name in ("a.txt", "b.pt"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+
+
 def test_stale_temp_files_of_killed_writes_are_removed(tmp_path):
     d = tmp_path / "r"
     train("toy_regression", "smoke", d, steps=5, **SMOKE)
