@@ -231,7 +231,7 @@ if toy_rows:
     display(Markdown(markdown_table(claim_rows(toy_claims))))
 
 # %% [markdown]
-# **What the toy shows** (quick profile, 3 seeds; the committed outputs above): see the
+# **What the toy shows** (quick profile, 5 seeds; the committed outputs above): see the
 # discussion at the end of the notebook, written from these numbers and verdicts.
 
 # %% [markdown]
