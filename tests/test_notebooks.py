@@ -7,6 +7,7 @@ the committed pairs and run the runner on tiny notebooks built in tmp_path.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import jupytext
@@ -333,9 +334,11 @@ def test_check_parameters_unit():
 def test_papermill_rejects_a_badly_typed_parameter_in_01_divco(tmp_path, profile):
     _, (res,) = runner.run_notebooks(["01_divco"], profile=profile, out=tmp_path / profile,
                                      parameters={"n_seeds": "abc"})
+    default = re.search(r"^n_seeds = (\d+)", (nbs.notebooks_dir() / "01_divco.py").read_text(),
+                        re.M).group(1)  # the notebook's own default, whatever it is
     assert res.status == "failed"
-    assert res.error == ("ConfigError: parameter n_seeds: expected int (default 3), got 'abc' "
-                         "(str): pass e.g. -p n_seeds 3")
+    assert res.error == (f"ConfigError: parameter n_seeds: expected int (default {default}), got "
+                         f"'abc' (str): pass e.g. -p n_seeds {default}")
     assert res.runtime_s < 120  # fails in the cell after the parameters, before any training
 
 
