@@ -61,7 +61,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import TrainConfig
-from ..errors import ConfigError, WeightsMissingError
+from ..errors import ConfigError
 from ..losses.divco import divco_regularizer, grad_norm_ratios, mode_seeking_loss
 from ..nn.dcgan import CondDiscriminator, CondGenerator
 from . import Method, register
@@ -373,7 +373,7 @@ def fid_score(G, dataset, n: int = 1000, seed: int = 0, feature_net="auto",
     ``{"name", "value", "n_a", "n_b", "feature_net"}`` (a = real, b = generated).
     """
     from ..metrics import fid, train_feature_classifier
-    from ..metrics.fid import resolve_feature_net
+    from ..metrics.fid import feature_net_or
 
     name = dataset_name or _dataset_name(dataset)
     labels = _labels_of(dataset)
@@ -383,16 +383,9 @@ def fid_score(G, dataset, n: int = 1000, seed: int = 0, feature_net="auto",
     fake_labels = labels[torch.randint(len(labels), (n,), generator=g)]
     counts = torch.bincount(fake_labels, minlength=int(labels.max()) + 1)
     fake = torch.cat([sample(G, [c], int(m), seed=seed + 1 + c) for c, m in enumerate(counts.tolist()) if m])
-    net = None
-    if feature_net != "classifier":
-        try:
-            net = resolve_feature_net(feature_net)
-        except WeightsMissingError:
-            if feature_net != "auto":
-                raise
-    if net is None:
-        src = dataset if feature_train is None else feature_train
-        net = train_feature_classifier(name, _images_of(src), _labels_of(src))
+    src = dataset if feature_train is None else feature_train
+    net = feature_net_or(feature_net,
+                         lambda: train_feature_classifier(name, _images_of(src), _labels_of(src)))
     return fid(real, fake, feature_net=net)
 
 
