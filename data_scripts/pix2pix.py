@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Download, extract and check a pix2pix paired dataset (facades or maps).
+"""Download, extract and check a pix2pix paired dataset (facades, maps or cityscapes).
 
 From the pix2pix authors' server (efrosgans.eecs.berkeley.edu). No checksums are published:
 the first download records each archive's sha256 in the .complete stamp and prints it.
@@ -15,4 +15,5 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from ci_inpaint.data.download import script_main
 
 if __name__ == "__main__":
-    sys.exit(script_main({"facades": "pix2pix_facades", "maps": "pix2pix_maps"}, __doc__))
+    sys.exit(script_main({"facades": "pix2pix_facades", "maps": "pix2pix_maps",
+                         "cityscapes": "pix2pix_cityscapes"}, __doc__))

@@ -322,4 +322,10 @@ assert all(c.verdict == "holds" for c in claims[:2])  # the toy facts are determ
 # horse2zebra test images of trainA's domain translated at 256 px, against the 140 test zebras,
 # Inception pool3 (pytorch-fid weights), the *final* epoch (CUT's 45.5 and MoNCE's numbers are
 # the best epoch picked on the test set; users of the code report 61-68 at the final epoch).
-# Cityscapes needs DRN-D-105 scores, which this repository does not have.
+# `ci_inpaint.methods.cut.evaluate_folder(G, cfg)` computes exactly that FID (it refuses to run
+# without the Inception weights rather than substitute another network).
+# Cityscapes: `data_scripts/pix2pix.py --name cityscapes` fetches pix2pix's 2,975 + 500
+# photo|label pairs, and `--set dataset=cityscapes steps=1190000` trains labels -> photos on
+# them read unpaired (400 epochs, CUT's setting); FID over the 500 val label maps against the
+# 500 val photos at 256 px, final epoch. Its content score (DRN-D-105 mAP / pixel accuracy) needs
+# weights this repository does not ship, so it is not reported rather than replaced.

@@ -1,6 +1,8 @@
 """CUT networks and the cut method: layer taps, patch sampling, the shape domains' exact content
 rule, which terms reach which optimiser, presets, MoNCE -> PatchNCE inside the model, bad configs."""
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -162,3 +164,44 @@ def test_bad_configs(kw, match):
         get_method("cut").validate(small(**kw))
     with pytest.raises(ConfigError, match="contrast"):
         small(contrast="infonce")
+
+
+@pytest.mark.filterwarnings("ignore:Fréchet distance of 3")  # 3 images, 4 features: biased, fine
+def test_cityscapes_trains_labels_to_photos(tmp_path):
+    """``dataset=cityscapes`` reads pix2pix's photo|label files unpaired (A = labels) and steps."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for k in range(4):
+        d = tmp_path / "cityscapes" / "train"
+        d.mkdir(parents=True, exist_ok=True)
+        photo = rng.integers(0, 256, (32, 32, 3))
+        label = np.full((32, 32, 3), 40 * k)
+        Image.fromarray(np.concatenate([photo, label], 1).astype(np.uint8)).save(d / f"{k}.png")
+    m = make(dataset="cityscapes", data_root=str(tmp_path))
+    ds = m.train_set()
+    assert len(ds) == 4
+    assert ds[1]["A"].std() < 1e-6 and ds[1]["B"].std() > 0.1  # flat labels in A, photos in B
+    out = m.train_step(batch_of(m), FakeContext(m))
+    assert all(torch.isfinite(v) for v in out.values())
+    assert m.evaluate(FakeContext(m)) == {}  # no exact content score off the shape domains
+    # the stated FID protocol: every val label map translated, against every val photo
+    for k in range(3):
+        d = tmp_path / "cityscapes" / "val"
+        d.mkdir(parents=True, exist_ok=True)
+        photo = np.full((32, 32, 3), 200)
+        Image.fromarray(np.concatenate([photo, np.full((32, 32, 3), 30 * k)], 1)
+                        .astype(np.uint8)).save(d / f"{k}.png")
+    from ci_inpaint.methods.cut import evaluate_folder, test_domains
+    from ci_inpaint.metrics.features import FeatureNet
+
+    a, b = test_domains(m.cfg)
+    assert a.shape == b.shape == (3, 3, 32, 32)
+    assert [round((float(x[0, 0, 0]) + 1) * 127.5) for x in a] == [0, 30, 60]
+    assert torch.allclose(b, torch.full_like(b, 200 / 127.5 - 1), atol=1e-6)
+    net = FeatureNet(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, 4)),
+                     "tiny")
+    row = evaluate_folder(m.G, m.cfg, feature_net=net)
+    assert row["fid_n_real"] == row["fid_n_generated"] == 3 and row["fid_feature_net"] == "tiny"
+    assert math.isfinite(row[row["fid_name"]])

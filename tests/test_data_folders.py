@@ -15,6 +15,7 @@ from ci_inpaint.data.folders import (
     ImageFolder,
     PairedFolder,
     UnpairedFolder,
+    UnpairedView,
 )
 from ci_inpaint.errors import DataError
 
@@ -136,6 +137,39 @@ def test_unpaired_layout_and_seeded_partner(tmp_path):
         UnpairedFolder(tmp_path, "train", 8, seed=1).b_index(i) for i in range(5)]
     with pytest.raises(DataError, match="testA, testB"):
         UnpairedFolder(tmp_path, "test", 8)
+
+
+def _side_by_side(path, left, right, w=8):
+    """A pix2pix file: flat ``left`` | flat ``right`` halves, each w x w."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arr = np.concatenate([np.full((w, w, 3), left), np.full((w, w, 3), right)], 1)
+    Image.fromarray(arr.astype(np.uint8)).save(path)
+
+
+def _value(t):
+    return round((t[0, 0, 0].item() + 1) * 127.5)
+
+
+def test_cityscapes_reads_pix2pix_pairs_unpaired(tmp_path, monkeypatch):
+    # pix2pix's cityscapes files are photo | label colours; CUT translates labels -> photos
+    for split, n in (("train", 6), ("val", 2)):
+        for k in range(n):
+            _side_by_side(tmp_path / "cityscapes" / split / f"{k}.png", 10 * k, 100 + 10 * k)
+    monkeypatch.setenv("CI_INPAINT_DATA", str(tmp_path / "home"))
+    ds = catalog.get_dataset("cityscapes", "train", 8, data_root=tmp_path)
+    assert isinstance(ds, UnpairedView) and len(ds) == 6 and ds.epoch_aware
+    for i in range(6):
+        item = ds[i]
+        assert _value(item["A"]) == 100 + 10 * i  # the label half of pair i
+        assert _value(item["B"]) == 10 * ds.b_index(i)  # the photo half of another draw
+        assert torch.equal(item["image"], item["A"])
+    # the partner is drawn afresh per epoch and is not the pair's own photo every time
+    assert [ds.b_index(i, 0) for i in range(6)] != [ds.b_index(i, 1) for i in range(6)]
+    assert [ds.b_index(i) for i in range(6)] != list(range(6))
+    assert _value(ds[(1, 2)]["B"]) == 10 * ds.b_index(2, 1)
+    assert len(catalog.get_dataset("cityscapes", "test", 8, data_root=tmp_path)) == 2  # -> val
+    with pytest.raises(DataError, match=r"pix2pix.py --name cityscapes"):
+        catalog.get_dataset("cityscapes", "train", 8)
 
 
 def test_class_folder(tmp_path):

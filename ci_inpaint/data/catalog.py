@@ -214,6 +214,14 @@ def _pix2pix(name: str):
     return make
 
 
+def _cityscapes(split, size, root, seed=0, **kw):
+    # pix2pix's side-by-side files are photo|label: A = the label colours (right half, the
+    # PairedFolder's "B"), B = the photos, read unpaired as CUT trains labels -> photo
+    base = _inside(root, "cityscapes")
+    paired = folders.PairedFolder(base, size, split=_pix2pix_split(base, split), seed=seed, **kw)
+    return folders.UnpairedView(paired, a_key="B", b_key="A", seed=seed)
+
+
 def _unpaired(split, size, root, **kw):
     return folders.UnpairedFolder(root, split=split, size=size, **kw)
 
@@ -296,6 +304,10 @@ _ENTRIES = [
                 "aerial photo|map pairs, pix2pix layout (DivCo)", "pix2pix",
                 dirs={"*": ("pix2pix_maps",)}, args={"*": " --name maps"},
                 check=_pix2pix_check("maps")),
+    DatasetInfo("cityscapes", "paper", _cityscapes,
+                "Cityscapes label colours -> photos, unpaired from pix2pix's 2,975 + 500 pairs "
+                "(MoNCE / CUT)", "pix2pix", dirs={"*": ("pix2pix_cityscapes",)},
+                args={"*": " --name cityscapes"}, check=_pix2pix_check("cityscapes")),
     DatasetInfo("horse2zebra", "paper", _horse2zebra,
                 "unpaired horses and zebras, CycleGAN layout (MoNCE / CUT)", "cyclegan",
                 dirs={"*": ("cyclegan_horse2zebra",)}, check=_horse2zebra_check),

@@ -487,6 +487,15 @@ SPECS: dict[str, DatasetSpec] = {s.name: s for s in (
         "https://github.com/junyanz/pytorch-CycleGAN-and-pix2pix",
         "pix2pix maps: aerial photo|map pairs side by side, 600x1200", script="pix2pix.py"),
     DatasetSpec(
+        "pix2pix_cityscapes",
+        (RemoteFile(_PIX2PIX + "cityscapes.tar.gz", "cityscapes.tar.gz"),),
+        (("cityscapes/train/*.jpg", 2975), ("cityscapes/val/*.jpg", 500)),
+        "Cityscapes terms of use (Cordts et al. 2016: non-commercial research, see "
+        "https://www.cityscapes-dataset.com/license/), " + _EFROS_TERMS,
+        "https://www.cityscapes-dataset.com",
+        "pix2pix Cityscapes: 2,975 train + 500 val photo|label-colour pairs side by side, "
+        "256x512 (CUT / MoNCE's labels -> photo task, read unpaired)", script="pix2pix.py"),
+    DatasetSpec(
         "cyclegan_horse2zebra",
         (RemoteFile(_CYCLEGAN + "horse2zebra.zip", "horse2zebra.zip"),),
         (("horse2zebra/trainA/*.jpg", 1067), ("horse2zebra/trainB/*.jpg", 1334),

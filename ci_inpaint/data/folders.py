@@ -354,6 +354,35 @@ class UnpairedFolder(Dataset):
         return {"image": a, "A": a, "B": b}
 
 
+class UnpairedView(Dataset):
+    """A paired dataset read as two unaligned domains (CUT's Cityscapes labels -> photos):
+    item i takes domain A from pair i and domain B from pair j = :meth:`b_index`, drawn afresh
+    every epoch as :class:`UnpairedFolder` does, so the pairing is never seen in training.
+    ``a_key`` / ``b_key`` name the fields of the paired item used as A and B.
+
+    Item: ``{"image": A, "A": A, "B": B}``.
+    """
+
+    epoch_aware = True
+
+    def __init__(self, paired: Dataset, a_key: str = "A", b_key: str = "B", seed: int = 0):
+        self.paired, self.a_key, self.b_key, self.seed = paired, a_key, b_key, seed
+
+    def __len__(self) -> int:
+        return len(self.paired)
+
+    def b_index(self, i: int, epoch: int = 0) -> int:
+        # a salt keeps the partner draw apart from the paired item's own crop/flip draws
+        gen = item_generator(self.seed + 7919, epoch, i)
+        return int(torch.randint(len(self.paired), (), generator=gen))
+
+    def __getitem__(self, key) -> dict:
+        epoch, i = split_key(key)
+        a = self.paired[(epoch, i)][self.a_key]
+        b = self.paired[(epoch, self.b_index(i, epoch))][self.b_key]
+        return {"image": a, "A": a, "B": b}
+
+
 class ClassFolder(Dataset):
     """One sub-folder per class (``root/<class>/**/image``); labels index the sorted names.
 

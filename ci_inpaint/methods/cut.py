@@ -36,7 +36,10 @@ background. Content preservation is then measured exactly (:func:`content_scores
 classifier trained on real B images reads class, scale and position from G(x_A) and is scored
 against x_A's true factors, and the object mask recovered from G(x_A) by B's colour rule is
 compared with x_A's true mask (IoU). ``horse2zebra`` / ``unpaired_folder`` read CycleGAN-layout
-folders (:class:`ci_inpaint.data.folders.UnpairedFolder`).
+folders (:class:`ci_inpaint.data.folders.UnpairedFolder`); ``cityscapes`` reads pix2pix's
+2,975 + 500 Cityscapes pairs (``data_scripts/pix2pix.py --name cityscapes``) unpaired, label
+colours -> photos (:class:`ci_inpaint.data.folders.UnpairedView`); CUT's Cityscapes run is
+400 epochs of 2,975 images, ``--set dataset=cityscapes steps=1190000``.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ from ..nn.cut import PatchDiscriminator, PatchSampleMLP, ResnetGenerator, parse_
 from . import Method, register
 
 CONTRASTS = ("patchnce", "monce", "none")
-DATASETS = ("shapes", "horse2zebra", "unpaired_folder")
+DATASETS = ("shapes", "horse2zebra", "cityscapes", "unpaired_folder")
 CONTENT_FACTORS = ("label", "scale", "x", "y")  # read by the content classifier (angle: symmetric)
 B_BACKGROUND = (0.33, 0.52, 0.22)  # domain B's mottled green
 B_STRIPES = (0.06, 0.94)  # black and white
@@ -164,7 +167,7 @@ class CUTConfig(TrainConfig):
     ot_iters: int = 50  # Sinkhorn iterations (MoNCE code 50)
     log_domain: bool = False  # log-domain Sinkhorn (finite at small eps); the code: plain
     plan_grad: bool = True  # gradients through the Sinkhorn iterations (the code: yes)
-    dataset: str = "shapes"  # shapes (synthetic A -> B) | horse2zebra | unpaired_folder (data_root)
+    dataset: str = "shapes"  # shapes (synthetic A -> B) | horse2zebra | cityscapes | unpaired_folder
     size: int = 256  # image side
     n_train: int = 1000  # shapes: images per domain in the train split
     num_classes: int = 4  # shapes: object classes (2..8)
@@ -217,7 +220,7 @@ def load_domains(cfg: CUTConfig, split: str = "train"):
         return ShapeDomains(n, cfg.size, cfg.seed if split == "train" else 0, cfg.num_classes, split)
     from ..data import get_dataset
 
-    name = "horse2zebra" if cfg.dataset == "horse2zebra" else "unpaired"
+    name = cfg.dataset if cfg.dataset in ("horse2zebra", "cityscapes") else "unpaired"
     return get_dataset(name, split, cfg.size, data_root=cfg.data_root or None)
 
 
@@ -432,7 +435,41 @@ def evaluate_shapes(G, cfg: CUTConfig, n: int = 500, fid_n: int = 1000,
     return row
 
 
+def test_domains(cfg: CUTConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every test image of domain A and of domain B of a folder dataset, each once and
+    deterministically resized (no random crop or flip): horse2zebra's testA (120) / testB (140),
+    Cityscapes' 500 val label maps / photos."""
+    from ..data.folders import UnpairedFolder, UnpairedView, fit_image, open_image
+
+    ds = load_domains(cfg, "test")
+    if isinstance(ds, UnpairedView):
+        items = [ds.paired[i] for i in range(len(ds.paired))]
+        return (torch.stack([it[ds.a_key] for it in items]),
+                torch.stack([it[ds.b_key] for it in items]))
+    if isinstance(ds, UnpairedFolder):
+        def load(files):
+            return torch.stack([fit_image(open_image(f), cfg.size) for f in files])
+        return load(ds.files_a), load(ds.files_b)
+    raise ConfigError(f"dataset={cfg.dataset} has no test folders: evaluate_shapes scores it")
+
+
+def evaluate_folder(G, cfg: CUTConfig, feature_net="inception") -> dict[str, Any]:
+    """The FID protocol we state for horse2zebra and Cityscapes: every test image of domain A
+    translated at ``cfg.size``, against every real test image of domain B, Inception pool3
+    (pytorch-fid's weights; a missing file is an error naming how to get it, since no in-project
+    network stands in for natural images), on the checkpoint it is given -- report the *final*
+    one: CUT's and MoNCE's published numbers pick the best epoch on the test set. Cityscapes'
+    content score (DRN-D-105 mAP) is not computed: we do not ship those weights."""
+    from ..metrics import fid
+
+    a, b = test_domains(cfg)
+    f = fid(b, translate(G, a), feature_net=feature_net)
+    return {"fid_name": f["name"], f["name"]: f["value"], "fid_n_real": f["n_a"],
+            "fid_n_generated": f["n_b"], "fid_feature_net": f["feature_net"],
+            "fid_label": f["label"]}
+
+
 __all__ = ["CONTENT_FACTORS", "CONTRASTS", "CUT", "CUTConfig", "DATASETS", "ShapeDomains",
-           "content_classifier", "content_scores", "evaluate_shapes", "fid_shapes",
+           "content_classifier", "content_scores", "evaluate_folder", "evaluate_shapes", "fid_shapes",
            "generator_of", "load_domains", "mask_iou", "object_mask_b", "preset", "render_b",
-           "translate"]
+           "test_domains", "translate"]
