@@ -1,5 +1,5 @@
 """DAF methods: stage 1 (daf_moco) step order, queue, retrieval metric, exact resume with the
-queue; stage 2 (daf) losses, terms and encoder initialisation from stage 1."""
+queue; stage 2 (daf) losses, terms, encoder initialisation from stage 1, Table II evaluation."""
 
 from __future__ import annotations
 
@@ -145,26 +145,6 @@ def test_stage2_config_errors_and_no_daf_variant():
     assert set(ctx.terms["G"]) == {"rec", "tv", "g_adv"}
 
 
-def test_boundary_scores_by_hand():
-    from ci_inpaint.methods.daf import boundary_ring, boundary_scores
-
-    hole = torch.zeros(1, 1, 8, 8, dtype=torch.float64)
-    hole[..., 2:6, 2:6] = 1
-    ring = boundary_ring(hole, 1)
-    assert ring.sum() == 6 * 6 - 2 * 2  # one pixel out (6x6 box) minus the inner 2x2
-    gt = torch.zeros(1, 3, 8, 8, dtype=torch.float64)
-    assert boundary_scores(gt, gt, hole, 1) == {"ring_l1": 0.0, "ring_grad": 0.0}
-    comp = gt + 0.4 * hole  # a colour seam: +0.2 on the [0, 1] scale inside the hole
-    s = boundary_scores(comp, gt, hole, 1)
-    assert abs(s["ring_l1"] - 0.2 * 12 / 32) < 1e-12  # 12 ring pixels inside the hole
-    # neighbour pairs inside the ring, and those that cross the hole's edge, by brute force
-    r = ring[0, 0]
-    pairs = [(i, j, i + di, j + dj) for i in range(8) for j in range(8) for di, dj in ((0, 1), (1, 0))
-             if i + di < 8 and j + dj < 8 and r[i, j] and r[i + di, j + dj]]
-    cross = sum(bool(hole[0, 0, a, b] != hole[0, 0, c, d]) for a, b, c, d in pairs)
-    assert abs(s["ring_grad"] - 0.2 * cross / len(pairs)) < 1e-12 and cross > 0
-
-
 def test_train_variant_chains_the_stages(tmp_path):
     from ci_inpaint.methods.daf import train_variant
 
@@ -173,3 +153,16 @@ def test_train_variant_chains_the_stages(tmp_path):
     s1 = torch.load(tmp_path / "moco-s1" / "checkpoints" / "last.pt", weights_only=False)
     assert s1["config"]["seed"] == 1 and s1["config"]["steps"] == 6  # stage-1 smoke length
     assert (tmp_path / "daf-c1-d0-s1" / "result.json").is_file()
+
+
+def test_evaluate_run_metrics_and_named_fid(tmp_path):
+    from ci_inpaint.methods.daf import evaluate_run
+    from ci_inpaint.metrics.features import FeatureNet
+
+    M = _method("daf")
+    net = FeatureNet(torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(2), torch.nn.Flatten()), "pool2")
+    out = evaluate_run(M, 20, feature_net=net)
+    assert out["n"] == 20 and out["fid_n"] == 20 and out["fid_name"] == "fid_pool2"
+    assert out["fid_label"] == "fid_pool2 (n=20)" and out["fid_pool2"] >= 0
+    assert {"l1", "psnr", "ssim", "ring_l1", "ring_grad"} <= set(out)
+    assert "fid_pool2" not in evaluate_run(M, 20, fid=False)

@@ -1,4 +1,4 @@
-"""L1/PSNR/SSIM against skimage.metrics, and the hole-ratio buckets."""
+"""L1/PSNR/SSIM against skimage.metrics, the hole-ratio buckets, the boundary-ring score."""
 
 import math
 
@@ -12,6 +12,7 @@ from skimage.transform import resize
 from ci_inpaint.data.masks import bucket_of
 from ci_inpaint.errors import UserError
 from ci_inpaint.metrics import by_bucket, hole_ratio, inpaint_metrics
+from ci_inpaint.metrics.inpaint import boundary_ring, boundary_scores
 
 SSIM_TOL = 1e-6  # same window, constants and valid region: agreement is ~1e-9
 
@@ -39,6 +40,17 @@ def test_against_skimage(pair):
     assert out["psnr"] == pytest.approx(psnr, abs=1e-4)
     assert out["ssim"] == pytest.approx(ssim, abs=SSIM_TOL)
     assert out["l1"] == pytest.approx(np.abs(p01 - t01).mean(), rel=1e-6)
+
+
+def test_ssim_non_square_against_skimage():
+    g = torch.Generator().manual_seed(1)
+    t = torch.rand(2, 3, 14, 23, generator=g, dtype=torch.float64)
+    p = (t + 0.2 * torch.randn(t.shape, generator=g, dtype=torch.float64)).clamp(0, 1)
+    ref = np.mean([structural_similarity(a.permute(1, 2, 0).numpy(), b.permute(1, 2, 0).numpy(),
+                                         gaussian_weights=True, sigma=1.5, data_range=1,
+                                         use_sample_covariance=False, channel_axis=-1)
+                   for a, b in zip(t, p)])
+    assert inpaint_metrics(p * 2 - 1, t * 2 - 1)["ssim"] == pytest.approx(ref, abs=SSIM_TOL)
 
 
 def test_perfect_prediction(pair):
@@ -78,3 +90,42 @@ def test_errors():
         inpaint_metrics(torch.zeros(1, 3, 16, 16), torch.zeros(1, 3, 16, 15))
     with pytest.raises(UserError, match="11x11"):
         inpaint_metrics(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 8))
+
+
+def _square_hole(size=8, lo=2, hi=6):
+    hole = torch.zeros(1, 1, size, size, dtype=torch.float64)
+    hole[..., lo:hi, lo:hi] = 1
+    return hole
+
+
+def test_boundary_ring_by_hand():
+    hole = _square_hole()
+    r1 = boundary_ring(hole, 1)[0, 0]
+    assert r1.sum() == 6 * 6 - 2 * 2  # one pixel out (6x6 box) minus the inner 2x2
+    assert r1[1, 1] == 1 and r1[3, 3] == 0 and r1[0, 0] == 0 and r1[2, 2] == 1
+    assert boundary_ring(hole, 2).sum() == 8 * 8  # 2 out: the whole 8x8, 2 in: nothing left
+    edge = torch.zeros(1, 1, 6, 6, dtype=torch.float64)
+    edge[..., :, :3] = 1  # a hole on the left border: ring = columns 2 and 3 only
+    assert boundary_ring(edge, 1)[0, 0].sum(0).tolist() == [0, 0, 6, 6, 0, 0]
+
+
+def test_boundary_scores_by_hand():
+    hole = _square_hole()
+    ring = boundary_ring(hole, 1)
+    gt = torch.zeros(1, 3, 8, 8, dtype=torch.float64)
+    assert boundary_scores(gt, gt, hole, 1) == {"ring_l1": 0.0, "ring_grad": 0.0}
+    comp = gt + 0.4 * hole  # a colour seam: +0.2 on the [0, 1] scale inside the hole
+    s = boundary_scores(comp, gt, hole, 1)
+    assert s["ring_l1"] == pytest.approx(0.2 * 12 / 32, abs=1e-12)  # 12 of 32 ring pixels inside
+    # neighbour pairs inside the ring, and those that cross the hole's edge, by brute force
+    r = ring[0, 0]
+    pairs = [(i, j, i + di, j + dj) for i in range(8) for j in range(8) for di, dj in ((0, 1), (1, 0))
+             if i + di < 8 and j + dj < 8 and r[i, j] and r[i + di, j + dj]]
+    cross = sum(bool(hole[0, 0, a, b] != hole[0, 0, c, d]) for a, b, c, d in pairs)
+    assert cross == 16 and len(pairs) == 48  # counted on paper: 4 sides x 4; 2 x 4 x 6 pairs
+    assert s["ring_grad"] == pytest.approx(0.2 * cross / len(pairs), abs=1e-12)
+    # a smooth offset over the whole image: ring error but no gradient mismatch
+    s = boundary_scores(gt + 0.4, gt, hole, 1)
+    assert s["ring_l1"] == pytest.approx(0.2) and s["ring_grad"] == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(UserError, match="one shape"):
+        boundary_scores(gt, gt[..., :7], hole, 1)

@@ -46,7 +46,7 @@ from torch.utils.data import Dataset
 from ..config import TrainConfig
 from ..data.epochs import item_generator
 from ..errors import CheckpointError, ConfigError
-from ..losses.daf import dilate, mask_pyramid, pyramid, scale_mean, structure_loss, tv_loss
+from ..losses.daf import mask_pyramid, pyramid, scale_mean, structure_loss, tv_loss
 from ..losses.gan import d_wgan, g_wgan, gradient_penalty
 from ..losses.moco import KeyQueue, moco_loss, momentum_update
 from ..losses.nce import similarity
@@ -101,9 +101,11 @@ class TwoMasks(Dataset):
         return {"image": a["image"], "mask_q": a["mask"], "mask_k": b["mask"]}
 
 
-def fixed_views(dataset: str, size: int, n: int, data_root: str = "", seed: int = 4321):
-    """``n`` held-out (val) images and two fixed masks each: (images, mask_a, mask_b)."""
-    base = base_dataset(dataset, "val", size, 0, data_root, augment=False)
+def fixed_views(dataset: str, size: int, n: int, data_root: str = "", seed: int = 4321,
+                split: str = "val"):
+    """``n`` held-out images of ``split`` (all of it when smaller) and two fixed masks each:
+    (images, mask_a, mask_b)."""
+    base = base_dataset(dataset, split, size, 0, data_root, augment=False)
     idx = torch.randperm(len(base), generator=torch.Generator().manual_seed(seed))[:n]
     images = torch.stack([base[int(i)]["image"] for i in idx])
     fn = mask_fn()
@@ -414,7 +416,7 @@ class DAFInpaint(_DAFMethod):
 
     def evaluate(self, ctx):
         """L1 ([0, 1] scale), PSNR and SSIM of composites on fixed held-out (image, mask) pairs."""
-        from ..metrics.inpaint import inpaint_metrics
+        from ..metrics.inpaint import boundary_scores, inpaint_metrics
 
         c = self.cfg
         if not hasattr(self, "_views"):
@@ -425,27 +427,50 @@ class DAFInpaint(_DAFMethod):
         return {k: float(v) for k, v in out.items()}
 
 
-def boundary_ring(hole: Tensor, width: int = 2) -> Tensor:
-    """The ``width`` pixels just inside and just outside the hole's edge (1 = ring)."""
-    return dilate(hole, width) - (1 - dilate(1 - hole, width))
+# ----------------------------------------------------------------------------- evaluation
+def fid_fallback(dataset: str, resolution: int):
+    """The FID stand-in when the Inception weights are absent (bundled data only): ``photos``
+    -> SCAT's photo-source classifier (``fid_photopatches_classifier``), ``lfw`` -> an LFW
+    identity classifier (``fid_lfwfaces_classifier``), each trained once and cached."""
+    from ..errors import WeightsMissingError
+
+    if dataset == "photos":
+        from .scat import fid_fallback as photo_fallback
+
+        return photo_fallback(resolution)
+    if dataset == "lfw":
+        from ..metrics import train_feature_classifier
+
+        ds = base_dataset("lfw", "train", resolution, 0, augment=False)
+        images = torch.stack([ds[i]["image"] for i in range(len(ds))])
+        labels = torch.unique(torch.as_tensor([int(ds[i]["label"]) for i in range(len(ds))]),
+                              return_inverse=True)[1]
+        return train_feature_classifier("lfwfaces", images, labels, input_size=32)
+    raise WeightsMissingError(f"dataset={dataset}: the FID needs the Inception weights "
+                              "(`ci-inpaint weights fetch inception_fid`); no stand-in here")
 
 
-def boundary_scores(comp: Tensor, target: Tensor, hole: Tensor, width: int = 2) -> dict[str, float]:
-    """The boundary score the issue asks for (none of the papers reports one), on [0, 1] images:
-    ``ring_l1`` = mean |comp - target| over the ring's pixels and channels; ``ring_grad`` =
-    mean |d comp - d target| over horizontal and vertical neighbour pairs with both pixels in
-    the ring (the gradient mismatch a colour seam or an edge artefact produces)."""
-    c, t = (comp.double() + 1) / 2, (target.double() + 1) / 2
-    ring = boundary_ring(hole.double(), width)
-    n = (ring.sum() * c.shape[1]).clamp(min=1)
-    ring_l1 = ((c - t).abs() * ring).sum() / n
-    d = c - t
-    px = ring[..., :, 1:] * ring[..., :, :-1]
-    py = ring[..., 1:, :] * ring[..., :-1, :]
-    gx = ((d[..., :, 1:] - d[..., :, :-1]).abs() * px).sum()
-    gy = ((d[..., 1:, :] - d[..., :-1, :]).abs() * py).sum()
-    pairs = ((px.sum() + py.sum()) * c.shape[1]).clamp(min=1)
-    return {"ring_l1": float(ring_l1), "ring_grad": float((gx + gy) / pairs)}
+def evaluate_run(method: DAFInpaint, n: int, fid: bool = True, feature_net="auto",
+                 width: int = 2) -> dict:
+    """Table II's metrics on ``n`` fixed test-split (image, mask) pairs (free-form and
+    rectangular masks, seed 4321): L1 ([0, 1] scale, whole image), PSNR, SSIM of the composites,
+    the boundary ring scores (``ring_l1``, ``ring_grad``, ring ``width``) and, with ``fid``, the
+    FID of the n composites vs their n ground truths under its own name (``fid`` only with the
+    Inception; else :func:`fid_fallback`'s; ``fid_name``, ``fid_n``, ``fid_label``)."""
+    from ..metrics import fid as fid_of
+    from ..metrics.fid import feature_net_or
+    from ..metrics.inpaint import boundary_scores, inpaint_metrics
+
+    c = method.cfg
+    images, masks, _ = fixed_views(c.dataset, c.resolution, n, c.data_root, split="test")
+    comp = method.inpaint(images, masks)
+    out = {**inpaint_metrics(comp, images, masks), **boundary_scores(comp, images, masks, width)}
+    if fid:
+        net = feature_net_or(feature_net, lambda: fid_fallback(c.dataset, c.resolution))
+        f = fid_of(images, comp, feature_net=net)
+        out.update({f["name"]: f["value"], "fid_name": f["name"], "fid_n": f["n_a"],
+                    "fid_label": f["label"], "fid_feature_net": f["feature_net"]})
+    return out
 
 
 SHARED = ("dataset", "resolution", "width", "depth", "data_root")  # stage 1 must match stage 2
