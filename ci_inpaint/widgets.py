@@ -1,4 +1,6 @@
-"""The latent-grid explorer of ContrasFill: plain, tested functions, and ipywidgets wiring them.
+"""The latent explorers of ContrasFill and DivCo: plain, tested functions, and ipywidgets wiring.
+
+ContrasFill (02_contrasfill):
 
 * :func:`latent_grid` -- G(k_j, u_i, I) for every known code (column) x unknown code (row) on
   one context (the paper's Fig. 6 layout);
@@ -8,9 +10,27 @@
   positions, resampling, rendering, factor predictions) with no widget in it;
 * :func:`explorer` -- the ipywidgets front end (a context picker, two sliders, resample
   buttons, the image and the predictions under it); it only wires ExplorerState.
+
+DivCo (01_divco):
+
+* :func:`class_latent_grid` -- G(z_j, y_i) for every class (row) x code (column), the same code
+  down a column (the paper's Fig. 4 layout: a column shows one code under every label);
+* :class:`DivCoExplorerState` -- classes, one walk z0_j -> z1_j per column and the walk's
+  slider position t (lerp or slerp), resampling, rendering; :func:`divco_explorer` wires it.
+
+Both: :func:`png_bytes` (an image array -> PNG, upscaled with nearest neighbours) and each
+state's ``frame()`` = the whole path from slider value to the new image's bytes (what
+``benchmarks/bench_explorer.py`` times); :func:`find_run` / :func:`explorer_model` find the
+checkpoint a quick notebook run left or train a small model (``notebooks/explorer.py``, the
+page ``make explore`` serves with Voila).
 """
 
 from __future__ import annotations
+
+import html
+import io
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -53,6 +73,22 @@ def to_image(grid: Tensor, pad: int = 2) -> np.ndarray:
     n_u, n_k = grid.shape[:2]
     img = make_grid((grid.flatten(0, 1) + 1) / 2, nrow=n_k, padding=pad, pad_value=1.0)
     return img.clamp(0, 1).permute(1, 2, 0).numpy()
+
+
+def png_bytes(img: np.ndarray, scale: int = 1) -> bytes:
+    """An (H, W, 3) or (H, W) array in [0, 1] -> PNG bytes, each pixel a ``scale`` x ``scale``
+    block (nearest neighbours: a 32 px sample stays sharp on a projector). Pillow comes with
+    matplotlib."""
+    from PIL import Image
+
+    if int(scale) != scale or scale < 1:
+        raise UserError(f"png_bytes scale {scale!r}: use an integer >= 1")
+    a = (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
+    if scale > 1:
+        a = a.repeat(int(scale), 0).repeat(int(scale), 1)
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def lerp(a: Tensor, b: Tensor, t: float) -> Tensor:
@@ -134,6 +170,11 @@ class ExplorerState:
         img = latent_grid(self.method, ctx, k, u)[0, 0]
         return img, self.predict(img)
 
+    def frame(self, scale: int = 4) -> tuple[bytes, dict[str, str]]:
+        """Slider state -> (PNG of the composite, predictions): what the widget shows."""
+        img, pred = self.render()
+        return png_bytes(to_image(img[None, None], pad=0), scale), pred
+
     @torch.no_grad()
     def predict(self, img: Tensor) -> dict[str, str]:
         """The factor predictor's most likely value (and its probability) per factor."""
@@ -148,10 +189,25 @@ class ExplorerState:
         return out
 
 
-def explorer(method, contexts: dict[str, Tensor], predictor=None, class_names=None, seed: int = 0):
-    """The ipywidgets explorer (needs a live kernel): returns the widget box."""
+def _error_html(e: Exception) -> str:
+    return f"<span style='color:#b00020'>{html.escape(str(e))}</span>"
+
+
+def _frame_widgets(prefix: str, **controls):
+    """(the image widget, an HTML line under it); each control and the image get the CSS class
+    ``<prefix>-<name>`` (what the browser test and a page's own styles select them by)."""
     import ipywidgets as w
-    import matplotlib.pyplot as plt
+
+    img, info = w.Image(format="png"), w.HTML()
+    for name, widget in {**controls, "image": img}.items():
+        widget.add_class(f"{prefix}-{name}")
+    return img, info
+
+
+def explorer(method, contexts: dict[str, Tensor], predictor=None, class_names=None, seed: int = 0,
+             scale: int = 5):
+    """The ipywidgets ContrasFill explorer (needs a live kernel): returns the widget box."""
+    import ipywidgets as w
 
     st = ExplorerState(method, contexts, predictor, seed, class_names)
     pick = w.IntSlider(0, 0, st.n_contexts - 1, description="context")
@@ -160,19 +216,16 @@ def explorer(method, contexts: dict[str, Tensor], predictor=None, class_names=No
     tu = w.FloatSlider(0.0, min=0, max=1, step=0.05, description="unknown u0→u1")
     bk, bu = w.Button(description="resample known", disabled=st.single), \
         w.Button(description="resample unknown")
-    out = w.Output()
+    img, info = _frame_widgets("cf", context=pick, known=tk, unknown=tu)
 
     def draw(*_):
-        st.set_context(pick.value)
-        st.t_k, st.t_u = tk.value, tu.value
-        img, pred = st.render()
-        with out:
-            out.clear_output(wait=True)
-            fig, ax = plt.subplots(figsize=(3, 3.4))
-            ax.imshow(((img + 1) / 2).clamp(0, 1).permute(1, 2, 0).numpy())
-            ax.set(xticks=[], yticks=[])
-            ax.set_xlabel("\n".join(f"{k}: {v}" for k, v in pred.items()), fontsize=8)
-            plt.show()
+        try:
+            st.set_context(pick.value)
+            st.t_k, st.t_u = tk.value, tu.value
+            img.value, pred = st.frame(scale)
+            info.value = "<br>".join(f"{html.escape(k)}: {html.escape(v)}" for k, v in pred.items())
+        except UserError as e:
+            info.value = _error_html(e)
 
     def resample(which):
         def go(_):
@@ -185,7 +238,191 @@ def explorer(method, contexts: dict[str, Tensor], predictor=None, class_names=No
     bk.on_click(resample("k"))
     bu.on_click(resample("u"))
     draw()
-    return w.VBox([pick, w.HBox([tk, bk]), w.HBox([tu, bu]), out])
+    return w.VBox([pick, w.HBox([tk, bk]), w.HBox([tu, bu]), w.VBox([img, info])])
 
 
-__all__ = ["ExplorerState", "explorer", "interpolate", "latent_grid", "lerp", "slerp", "to_image"]
+# ----------------------------------------------------------------------------- DivCo
+def class_latent_grid(model, classes, z: Tensor) -> Tensor:
+    """(n_classes, n_z, C, H, W) samples in [-1, 1]: row i is class ``classes[i]``, column j the
+    code ``z[j]`` (the same code down a column, as DivCo's Fig. 4). ``model``: a RunResult, a
+    DivCo images method (its EMA generator if any) or the generator itself."""
+    from .methods.divco_images import generator_of, sample
+
+    G = generator_of(model)
+    classes = [int(c) for c in classes]
+    if z.dim() != 2 or z.shape[1] != G.z_dim:
+        raise UserError(f"codes of shape {tuple(z.shape)}: the generator takes (n, {G.z_dim})")
+    imgs = sample(G, classes, len(z), z=z.repeat(len(classes), 1))
+    return imgs.view(len(classes), len(z), *imgs.shape[1:])
+
+
+class DivCoExplorerState:
+    """What the DivCo explorer shows: rows = ``classes``, column j = G(z_j(t), y) on the walk
+    z_j(t) = path(z0_j, z1_j, t), ``t`` the slider in [0, 1]; ``kind`` = ``slerp`` (default: a
+    point between two N(0, I) codes keeps a typical norm, the linear midpoint shrinks by about
+    1/sqrt(2)) or ``lerp`` (DivCo's Fig. 5 walk). ``render()`` -> the grid, ``frame()`` -> PNG."""
+
+    MAX_CODES = 16
+
+    def __init__(self, model, n_codes: int = 4, classes=None, seed: int = 0, kind: str = "slerp",
+                 class_names=None):
+        from .methods.divco_images import generator_of
+
+        self.G = generator_of(model)
+        self.n_classes, self.z_dim = int(self.G.n_classes), int(self.G.z_dim)
+        self.class_names = ([str(c) for c in class_names] if class_names is not None
+                            else [str(c) for c in range(self.n_classes)])
+        self.gen = torch.Generator().manual_seed(seed)
+        self.t = 0.0
+        self.set_kind(kind)
+        self.set_classes(range(self.n_classes) if classes is None else classes)
+        self.z0 = self.z1 = torch.empty(0, self.z_dim)
+        self.set_n_codes(n_codes)
+
+    def set_kind(self, kind: str) -> None:
+        if kind not in ("lerp", "slerp"):
+            raise UserError(f"walk kind {kind!r}: use lerp or slerp")
+        self.kind = kind
+
+    def set_classes(self, classes) -> None:
+        classes = [int(c) for c in classes]
+        if not classes:
+            raise UserError("no class selected: pick at least one class")
+        bad = [c for c in classes if not 0 <= c < self.n_classes]
+        if bad:
+            raise UserError(f"class {bad[0]} out of range: choose 0..{self.n_classes - 1}")
+        self.classes = classes
+
+    def set_n_codes(self, n: int) -> None:
+        """Keep the first min(n, old) walks, draw new ones for the rest."""
+        if not 1 <= n <= self.MAX_CODES:
+            raise UserError(f"{n} codes: choose 1..{self.MAX_CODES}")
+        have = len(self.z0)
+        if n > have:
+            extra = torch.randn(2, n - have, self.z_dim, generator=self.gen)
+            self.z0, self.z1 = torch.cat([self.z0, extra[0]]), torch.cat([self.z1, extra[1]])
+        self.z0, self.z1 = self.z0[:n], self.z1[:n]
+
+    def resample(self) -> None:
+        """New endpoints z0, z1 for every column, from N(0, I)."""
+        n = len(self.z0)
+        self.z0 = self.z1 = torch.empty(0, self.z_dim)
+        self.set_n_codes(n)
+
+    def codes(self) -> Tensor:
+        return (slerp if self.kind == "slerp" else lerp)(self.z0, self.z1, float(self.t))
+
+    def render(self) -> Tensor:
+        return class_latent_grid(self.G, self.classes, self.codes())
+
+    def frame(self, scale: int = 3) -> bytes:
+        """Slider state -> PNG bytes of the grid: what the widget shows after a change."""
+        return png_bytes(to_image(self.render(), pad=1), scale)
+
+
+def divco_explorer(model, class_names=None, n_codes: int = 4, seed: int = 0, scale: int = 3):
+    """The ipywidgets DivCo explorer (needs a live kernel): class picker, the walk slider, the
+    path kind, the number of codes, a resample button and the class x latent grid."""
+    import ipywidgets as w
+
+    st = DivCoExplorerState(model, n_codes, None, seed, "slerp", class_names)
+    pick = w.SelectMultiple(options=[(n, i) for i, n in enumerate(st.class_names)],
+                            value=tuple(st.classes), rows=min(10, st.n_classes),
+                            description="classes")
+    walk = w.FloatSlider(0.0, min=0, max=1, step=0.05, description="walk z0→z1")
+    kind = w.ToggleButtons(options=["slerp", "lerp"], value=st.kind, description="path")
+    ncodes = w.IntSlider(n_codes, 1, st.MAX_CODES, description="codes")
+    again = w.Button(description="resample z0, z1")
+    img, info = _frame_widgets("divco", classes=pick, walk=walk, codes=ncodes)
+
+    def draw(*_):
+        try:
+            st.set_classes(pick.value)
+            st.set_n_codes(ncodes.value)
+            st.set_kind(kind.value)
+            st.t = walk.value
+            img.value, info.value = st.frame(scale), ""
+        except UserError as e:
+            info.value = _error_html(e)
+
+    def resample(_):
+        st.resample()
+        draw()
+
+    for c in (pick, walk, kind, ncodes):
+        c.observe(draw, names="value")
+    again.on_click(resample)
+    draw()
+    return w.VBox([w.HBox([pick, w.VBox([walk, kind, ncodes, again])]), img, info])
+
+
+# ----------------------------------------------------------------------------- the models
+# where a notebook's quick run leaves the explorer's model: (notebook, sub-folder, variant)
+NOTEBOOK_RUNS = {"divco": ("01_divco", "images", "divco"),
+                 "contrasfill": ("02_contrasfill", "runs", "contrasfill")}
+# the small model trained when no notebook run exists: the quick profile with fewer steps, a
+# cheap end-of-run evaluation and (ContrasFill) the smoke profile's small frozen classifiers;
+# one thread (fastest for these small nets); tens of seconds each on 2 idle CPU cores
+SMALL = {"divco": {"steps": 150, "eval_n_per_class": 10, "eval_k": 2, "log_every": 25,
+                   "ckpt_every": 150, "threads": 1},
+         "contrasfill": {"steps": 80, "ek_n": 600, "ek_epochs": 2, "log_every": 20,
+                         "ckpt_every": 80, "threads": 1}}
+
+
+def _notebook_runs(method: str, profile: str, root: str | Path | None) -> tuple[str, Path, str]:
+    if method not in NOTEBOOK_RUNS:
+        raise UserError(f"no explorer for {method!r}: choose one of {', '.join(NOTEBOOK_RUNS)}")
+    from .notebooks import repo_root
+
+    nb, sub, variant = NOTEBOOK_RUNS[method]
+    base = Path(root) if root else repo_root() / "runs" / "notebooks"
+    return nb, base / f"{nb}-{profile}" / sub, variant
+
+
+def find_run(method: str, profile: str = "quick", root: str | Path | None = None) -> Path | None:
+    """The first finished run (config.yaml, result.json, checkpoints/last.pt) of ``method``'s
+    variant that a ``profile`` run of its notebook left under ``root`` (default
+    runs/notebooks): ``01_divco-quick/images/divco-s*``, ``02_contrasfill-quick/runs/
+    contrasfill-s*``; None when there is none."""
+    _, base, variant = _notebook_runs(method, profile, root)
+    for d in sorted(base.glob(f"{variant}-s*")):
+        if all((d / f).is_file() for f in ("config.yaml", "result.json", "checkpoints/last.pt")):
+            return d
+    return None
+
+
+def explorer_model(method: str, profile: str = "quick", root: str | Path | None = None,
+                   cache: str | Path | None = None, log: Callable[[str], None] = print,
+                   progress: str = "on"):
+    """(trained method, its run folder) for an explorer: the checkpoint of a ``profile`` run of
+    the notebook (:func:`find_run`), else a small model of our own in ``cache`` (default
+    runs/explorer), trained first when absent (``SMALL``; the smoke profile under
+    ``profile="smoke"``), with a progress bar and a message that says so."""
+    from .config import resolve_config
+    from .experiments.runs import is_finished, load_run, train_run
+    from .methods import get_method
+    from .notebooks import repo_root
+
+    nb, base, _ = _notebook_runs(method, profile, root)
+    found = find_run(method, profile, root)
+    if found is not None:
+        log(f"{method}: the checkpoint of a {profile} run of {nb}, {found}")
+        return load_run(found).method, found
+    d = (Path(cache) if cache else repo_root() / "runs" / "explorer") / f"{method}-{profile}"
+    small = "smoke" if profile == "smoke" else "quick"
+    knobs = {} if small == "smoke" else SMALL[method]
+    cfg = resolve_config(get_method(method).Config, small, knobs, method=method)
+    if is_finished(d, method, {"method": method, **cfg.to_dict()}):
+        log(f"{method}: no {profile} run of {nb} under {base}; using the small model trained "
+            f"earlier in {d}")
+    else:
+        log(f"{method}: no checkpoint of a {profile} run of {nb} under {base}. Training a small "
+            f"model first ({cfg.steps} steps, tens of seconds on 2 CPU cores) into {d}; for the "
+            f"notebook's own model run: .venv/bin/ci-inpaint notebooks run {nb} --profile quick")
+    res = train_run(method, d, small, progress=progress, **knobs)
+    return res.method, d
+
+
+__all__ = ["NOTEBOOK_RUNS", "SMALL", "DivCoExplorerState", "ExplorerState", "class_latent_grid",
+           "divco_explorer", "explorer", "explorer_model", "find_run", "interpolate",
+           "latent_grid", "lerp", "png_bytes", "slerp", "to_image"]
