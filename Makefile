@@ -2,6 +2,7 @@
 #   make reproduce   run every notebook (quick profile) -> runs/reproduce-<timestamp>/index.md
 #   make test        ruff + pytest + nbval over every notebook (smoke profile)
 #   make lab         JupyterLab on notebooks/ with this environment as the kernel
+#   make explore     the DivCo and ContrasFill latent explorers as a web page (Voila)
 # .venv/.stamp is newer than pyproject.toml once the install succeeded, so a second call does
 # no pip work. PY picks the interpreter that creates the venv (make test PY=python3.12).
 
@@ -21,7 +22,7 @@ LAB_ARGS ?=
 # kernel name "python3" resolves to this venv's ipykernel first (see docs/notebooks.md)
 export JUPYTER_PATH := $(abspath $(VENV))/share/jupyter$(if $(JUPYTER_PATH),:$(JUPYTER_PATH))
 
-.PHONY: test reproduce lab notebooks sync lint venv clean-venv
+.PHONY: test reproduce lab notebooks sync lint venv clean-venv explore
 
 venv: $(STAMP)
 
@@ -52,6 +53,15 @@ reproduce: $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(LAB_ARGS) notebooks/
+
+# the latent explorers (notebooks/explorer.ipynb) as a page, served by Voila; its options go
+# through EXPLORE_ARGS, e.g. make explore EXPLORE_ARGS="--no-browser --port 8870". The
+# jupytext lab extension is left out: it fails to load in Voila's page (a console error).
+EXPLORE_ARGS ?=
+explore: $(STAMP)
+	$(BIN)/voila --progressive_rendering=True \
+		--VoilaConfiguration.extension_denylist=jupyterlab-jupytext $(EXPLORE_ARGS) \
+		notebooks/explorer.ipynb
 
 # re-execute every notebook (quick profile) and store its outputs in the committed .ipynb
 notebooks: $(STAMP)

@@ -204,6 +204,11 @@ def _frame_widgets(prefix: str, **controls):
     return img, info
 
 
+def _show(img, png: bytes) -> None:
+    """Put a frame in an Image widget at its own pixel width (the page would stretch it)."""
+    img.value, img.width = png, str(int.from_bytes(png[16:20], "big"))  # IHDR width
+
+
 def explorer(method, contexts: dict[str, Tensor], predictor=None, class_names=None, seed: int = 0,
              scale: int = 5):
     """The ipywidgets ContrasFill explorer (needs a live kernel): returns the widget box."""
@@ -222,7 +227,8 @@ def explorer(method, contexts: dict[str, Tensor], predictor=None, class_names=No
         try:
             st.set_context(pick.value)
             st.t_k, st.t_u = tk.value, tu.value
-            img.value, pred = st.frame(scale)
+            png, pred = st.frame(scale)
+            _show(img, png)
             info.value = "<br>".join(f"{html.escape(k)}: {html.escape(v)}" for k, v in pred.items())
         except UserError as e:
             info.value = _error_html(e)
@@ -341,7 +347,8 @@ def divco_explorer(model, class_names=None, n_codes: int = 4, seed: int = 0, sca
             st.set_n_codes(ncodes.value)
             st.set_kind(kind.value)
             st.t = walk.value
-            img.value, info.value = st.frame(scale), ""
+            _show(img, st.frame(scale))
+            info.value = ""
         except UserError as e:
             info.value = _error_html(e)
 
