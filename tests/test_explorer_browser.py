@@ -9,6 +9,9 @@ Voila's lab template links Font Awesome from cdn.jsdelivr.net; the page uses no 
 that request would log an error, so the browser gets an empty stylesheet for it instead. Any other
 request leaving localhost fails (offline) and shows up as a console error.
 
+Without Chromium (or Playwright, make, .venv/bin/voila) the test is skipped with the reason and
+the command that fixes it; with ``CI_INPAINT_REQUIRE_BROWSER=1`` (.ci/run sets it) it fails.
+
 The helpers (``start_server``, ``stop_server``, ``open_page``, ``drag_slider``) are shared with
 benchmarks/bench_explorer.py.
 """
@@ -28,14 +31,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTALL = "apt-get install -y chromium chromium-driver"
-CHROMIUM = (os.environ.get("CI_INPAINT_CHROMIUM") or shutil.which("chromium")
-            or shutil.which("chromium-browser"))
+# $CI_INPAINT_CHROMIUM picks the browser (a path that does not exist: none, the test skips)
+CHROMIUM = os.environ.get("CI_INPAINT_CHROMIUM") or shutil.which("chromium") or shutil.which(
+    "chromium-browser")
 CDN_CSS = "https://cdn.jsdelivr.net/npm/@fortawesome/**"
 PAGE_TIMEOUT_S = 90  # the kernel imports torch and trains two tiny models before the widgets show
 
 
 def skip_reason() -> str | None:
-    if not CHROMIUM:
+    if not (CHROMIUM and Path(CHROMIUM).is_file()):
         return f"no Chromium on PATH: install it with `sudo {INSTALL}` (.ci/run does)"
     try:
         import playwright.sync_api  # noqa: F401
@@ -161,6 +165,8 @@ def changed_fraction(png_a: bytes, png_b: bytes) -> float:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     reason = skip_reason()
+    if reason and os.environ.get("CI_INPAINT_REQUIRE_BROWSER"):
+        pytest.fail(f"CI_INPAINT_REQUIRE_BROWSER is set, but {reason}")
     if reason:
         pytest.skip(reason)
     tmp = tmp_path_factory.mktemp("explorer")
