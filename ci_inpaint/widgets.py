@@ -216,9 +216,10 @@ def explorer(method, contexts: dict[str, Tensor], predictor=None, class_names=No
 
     st = ExplorerState(method, contexts, predictor, seed, class_names)
     pick = w.IntSlider(0, 0, st.n_contexts - 1, description="context")
+    wide = {"description_width": "initial"}  # the labels in full
     tk = w.FloatSlider(0.0, min=0, max=1, step=0.05, description="known k0→k1",
-                       disabled=st.single)
-    tu = w.FloatSlider(0.0, min=0, max=1, step=0.05, description="unknown u0→u1")
+                       disabled=st.single, style=wide)
+    tu = w.FloatSlider(0.0, min=0, max=1, step=0.05, description="unknown u0→u1", style=wide)
     bk, bu = w.Button(description="resample known", disabled=st.single), \
         w.Button(description="resample unknown")
     img, info = _frame_widgets("cf", context=pick, known=tk, unknown=tu)
@@ -321,12 +322,12 @@ class DivCoExplorerState:
     def render(self) -> Tensor:
         return class_latent_grid(self.G, self.classes, self.codes())
 
-    def frame(self, scale: int = 3) -> bytes:
+    def frame(self, scale: int = 2) -> bytes:
         """Slider state -> PNG bytes of the grid: what the widget shows after a change."""
         return png_bytes(to_image(self.render(), pad=1), scale)
 
 
-def divco_explorer(model, class_names=None, n_codes: int = 4, seed: int = 0, scale: int = 3):
+def divco_explorer(model, class_names=None, n_codes: int = 4, seed: int = 0, scale: int = 2):
     """The ipywidgets DivCo explorer (needs a live kernel): class picker, the walk slider, the
     path kind, the number of codes, a resample button and the class x latent grid."""
     import ipywidgets as w
@@ -335,7 +336,8 @@ def divco_explorer(model, class_names=None, n_codes: int = 4, seed: int = 0, sca
     pick = w.SelectMultiple(options=[(n, i) for i, n in enumerate(st.class_names)],
                             value=tuple(st.classes), rows=min(10, st.n_classes),
                             description="classes")
-    walk = w.FloatSlider(0.0, min=0, max=1, step=0.05, description="walk z0→z1")
+    walk = w.FloatSlider(0.0, min=0, max=1, step=0.05, description="walk z0→z1",
+                         style={"description_width": "initial"})
     kind = w.ToggleButtons(options=["slerp", "lerp"], value=st.kind, description="path")
     ncodes = w.IntSlider(n_codes, 1, st.MAX_CODES, description="codes")
     again = w.Button(description="resample z0, z1")
@@ -386,6 +388,16 @@ def _notebook_runs(method: str, profile: str, root: str | Path | None) -> tuple[
     return nb, base / f"{nb}-{profile}" / sub, variant
 
 
+def _shown(path: Path) -> str:
+    """A path as the page prints it: relative to the checkout when inside it."""
+    from .notebooks import repo_root
+
+    try:
+        return str(Path(path).resolve().relative_to(repo_root()))
+    except ValueError:
+        return str(path)
+
+
 def find_run(method: str, profile: str = "quick", root: str | Path | None = None) -> Path | None:
     """The first finished run (config.yaml, result.json, checkpoints/last.pt) of ``method``'s
     variant that a ``profile`` run of its notebook left under ``root`` (default
@@ -413,19 +425,20 @@ def explorer_model(method: str, profile: str = "quick", root: str | Path | None 
     nb, base, _ = _notebook_runs(method, profile, root)
     found = find_run(method, profile, root)
     if found is not None:
-        log(f"{method}: the checkpoint of a {profile} run of {nb}, {found}")
+        log(f"{method}: the checkpoint of a {profile} run of {nb}, {_shown(found)}")
         return load_run(found).method, found
     d = (Path(cache) if cache else repo_root() / "runs" / "explorer") / f"{method}-{profile}"
     small = "smoke" if profile == "smoke" else "quick"
     knobs = {} if small == "smoke" else SMALL[method]
     cfg = resolve_config(get_method(method).Config, small, knobs, method=method)
     if is_finished(d, method, {"method": method, **cfg.to_dict()}):
-        log(f"{method}: no {profile} run of {nb} under {base}; using the small model trained "
-            f"earlier in {d}")
+        log(f"{method}: no {profile} run of {nb} under {_shown(base)}; using the small model "
+            f"trained earlier in {_shown(d)}")
     else:
-        log(f"{method}: no checkpoint of a {profile} run of {nb} under {base}. Training a small "
-            f"model first ({cfg.steps} steps, tens of seconds on 2 CPU cores) into {d}; for the "
-            f"notebook's own model run: .venv/bin/ci-inpaint notebooks run {nb} --profile quick")
+        log(f"{method}: no checkpoint of a {profile} run of {nb} under {_shown(base)}. Training a "
+            f"small model first ({cfg.steps} steps, tens of seconds on 2 CPU cores) into "
+            f"{_shown(d)}; for the notebook's own model run: .venv/bin/ci-inpaint notebooks run "
+            f"{nb} --profile quick")
     res = train_run(method, d, small, progress=progress, **knobs)
     return res.method, d
 

@@ -139,15 +139,16 @@ def wait_loaded(page, sel: str, old_src: str | None = None, timeout_s: float = 1
         arg=[sel, old_src], timeout=timeout_s * 1000)
 
 
-def drag_slider(page, sel: str, to: float) -> None:
-    """Drag the noUiSlider handle inside ``sel`` to the fraction ``to`` of its track."""
+def drag_slider(page, sel: str, to: float, steps: int = 4) -> None:
+    """Drag the noUiSlider handle inside ``sel`` to the fraction ``to`` of its track, in
+    ``steps`` mouse moves (each may send a value: the sliders update continuously)."""
     page.locator(sel).scroll_into_view_if_needed()
     track = page.locator(f"{sel} .noUi-target").bounding_box()
     handle = page.locator(f"{sel} .noUi-handle").bounding_box()
     y = handle["y"] + handle["height"] / 2
     page.mouse.move(handle["x"] + handle["width"] / 2, y)
     page.mouse.down()
-    page.mouse.move(track["x"] + to * track["width"], y, steps=4)
+    page.mouse.move(track["x"] + to * track["width"], y, steps=steps)
     page.mouse.up()
 
 
