@@ -101,7 +101,10 @@ def browser_rows(repeats: int, screenshot: Path | None = None) -> list[tuple[str
     out = []
     try:
         with sync_playwright() as p:
+            t0 = time.perf_counter()
             browser, page = tb.open_page(p, f"http://127.0.0.1:{port}/", errors)
+            print(f"page ready (both explorers shown) after {time.perf_counter() - t0:.1f} s",
+                  file=sys.stderr)
             try:
                 sel = "img.divco-image"
                 for i in range(repeats):
