@@ -13,6 +13,8 @@ from ci_inpaint.methods.divco_toy import (
     STD,
     DivCoToy,
     DivCoToyConfig,
+    MLinear,
+    parse_members,
     sample_real,
     toy_metrics,
 )
@@ -164,8 +166,139 @@ def test_toy_encoder_head_knob(head):
     cfg = DivCoToyConfig(regularizer="divco", batch_size=16, reg_batch=4, hidden=16,
                          encoder_head=head)
     m = DivCoToy(cfg, torch.device("cpu"))
-    x, c = torch.randn(5, 2), torch.zeros(5, dtype=torch.long)
-    assert m._encode(x, c).shape == (5, 16 if head == "none" else cfg.feat_dim)
+    x, c = torch.randn(1, 5, 2), torch.zeros(1, 5, dtype=torch.long)
+    assert m._encode(x, c).shape == (1, 5, 16 if head == "none" else cfg.feat_dim)
     g_ids = {id(p) for g in m.opt_G.param_groups for p in g["params"]}
     if head != "none":
         assert all((id(p) in g_ids) == (head == "trained") for p in m.aux.parameters())
+
+
+def test_batched_linear_equals_independent_linears_and_gradients_stay_per_member():
+    torch.manual_seed(0)
+    lin = MLinear(3, 4, 2)
+    x = torch.randn(3, 5, 4, dtype=torch.float64)
+    lin = lin.double()
+    ref = torch.stack([x[i] @ lin.weight[i] + lin.bias[i] for i in range(3)])
+    assert torch.allclose(lin(x), ref)
+    idx = torch.tensor([2, 0])
+    assert torch.allclose(lin(x[[2, 0]], idx), ref[[2, 0]])
+    # the init law of nn.Linear: U(-1/sqrt(d_in), 1/sqrt(d_in)) for weight and bias
+    assert lin.weight.abs().max() <= 0.5 and lin.bias.abs().max() <= 0.5
+    lin(x)[1].sum().backward()  # member 1's output reaches only member 1's weights
+    assert lin.weight.grad[[0, 2]].abs().sum() == 0 and lin.weight.grad[1].abs().sum() > 0
+
+
+def test_members_train_as_independent_gans():
+    """A run of members = independent GANs: each member's loss moves only its own weights, so a
+    member's step with the others' losses removed is the same step; Adam is element-wise."""
+    torch.manual_seed(0)
+    cfg = DivCoToyConfig(members="none@0,divco@10,mode_seeking@0.5,regression@2", batch_size=16,
+                         reg_batch=4, hidden=16, steps=10)
+    m = DivCoToy(cfg, torch.device("cpu"))
+    assert [r for r, _ in m.members] == ["none", "divco", "mode_seeking", "regression"]
+    grads = {}
+
+    def hook(name, terms):
+        if name == "G":  # per term, which members' G weights it reaches
+            for k, v in terms.items():
+                g = torch.autograd.grad(v, list(m.G.parameters()), retain_graph=True,
+                                        allow_unused=True)
+                grads[k] = torch.stack([x.abs().flatten(1).sum(1) for x in g if x is not None]).sum(0)
+
+    ctx = FakeContext(m, before_step=hook)
+    out = m.train_step(None, ctx)
+    assert ctx.calls == ["D", "G", "E"]
+    assert (grads["adv"] > 0).all()  # every member has the adversarial term
+    for k, i in (("divco", 1), ("mode_seeking", 2), ("regression", 3)):
+        assert set(torch.nonzero(grads[k]).flatten().tolist()) == {i}
+    assert {"G_divco", "G_mode_seeking", "G_regression", "gratio_divco", "gratio_mode_seeking",
+            "gratio_regression", "E_regression"} <= set(out)
+    met = m.evaluate()
+    assert {f"m{i}_on_mode" for i in range(4)} <= set(met) and "on_mode" not in met
+    # a member's samples are those of its own weights
+    x0, x1 = m.member(0).sample(0, 50, seed=3), m.member(1).sample(0, 50, seed=3)
+    assert x0.shape == (50, 2) and not torch.allclose(x0, x1)
+
+
+def test_a_single_member_run_scales_its_term_by_lambda():
+    torch.manual_seed(0)
+    a = DivCoToy(DivCoToyConfig(members="mode_seeking@1", batch_size=8, reg_batch=4, hidden=8),
+                 torch.device("cpu"))
+    torch.manual_seed(0)
+    b = DivCoToy(DivCoToyConfig(members="mode_seeking@3", batch_size=8, reg_batch=4, hidden=8),
+                 torch.device("cpu"))
+    torch.manual_seed(1)
+    oa = a.train_step(None, FakeContext(a))
+    torch.manual_seed(1)
+    ob = b.train_step(None, FakeContext(b))
+    assert torch.allclose(ob["G_mode_seeking"], 3 * oa["G_mode_seeking"])
+
+
+@pytest.mark.parametrize("spec, match", [("bogus@1", "names no regulariser"),
+                                         ("divco@x", "no number"), ("divco@-1", ">= 0")])
+def test_bad_members_are_config_errors(spec, match):
+    with pytest.raises(ConfigError, match=match):
+        parse_members(spec)
+    assert parse_members(" none@0, divco ,divco@10") == [("none", 0.0), ("divco", 1.0),
+                                                           ("divco", 10.0)]
+
+
+def test_members_with_a_regularizer_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="drop regularizer"):
+        train("divco_toy", profile="smoke", out=tmp_path, members="none@0", regularizer="none")
+
+
+def test_lr_decays_linearly_to_a_hundredth():
+    m = DivCoToy(DivCoToyConfig(steps=100, decay_from=0.5, hidden=8), torch.device("cpu"))
+    lrs = []
+    for step in (0, 49, 50, 75, 100):
+        m._set_lr(step)
+        lrs.append(m.opt_G.param_groups[0]["lr"])
+    assert lrs[:3] == [1e-3] * 3
+    assert lrs[3] == pytest.approx(1e-3 * (1 - 0.99 * 0.5)) and lrs[4] == pytest.approx(1e-5)
+
+
+def test_r1_penalty_is_a_d_term():
+    torch.manual_seed(0)
+    m = DivCoToy(DivCoToyConfig(regularizer="none", r1=1.0, batch_size=8, hidden=8),
+                 torch.device("cpu"))
+    ctx = FakeContext(m)
+    m.train_step(None, ctx)
+    assert set(ctx.terms["D"]) == {"adv", "r1"} and ctx.terms["D"]["r1"] > 0
+
+
+def test_fig1_grid_deals_members_to_fixed_parts_and_reuses_them(tmp_path, monkeypatch):
+    from ci_inpaint.experiments import divco as exp
+
+    members = exp.fig1_members([0, 1], grid=(0.1, 1.0))
+    assert len(members) == 2 + 3 * 2 * 2 and members[0] == ("none", 0.0, 0)
+    rows = exp.run_fig1([0, 1], tmp_path, "smoke", grid=(0.1, 1.0), steps=2, eval_n=50,
+                        progress="off")
+    assert [(r["reg"], r["lambda"], r["seed"]) for r in rows] == members[0::2] + members[1::2]
+    assert {r["run"] for r in rows} == {"part0-s0", "part1-s0"}
+    assert all(0 <= r["on_mode"] <= 1 and r["n_modes"] == 16 for r in rows)
+    calls = []
+    monkeypatch.setattr(exp, "toy_members_cell", lambda cell: calls.append(cell) or {})
+    again = exp.run_fig1([0, 1], tmp_path, "smoke", grid=(0.1, 1.0), steps=2, eval_n=50,
+                         progress="off")
+    assert again == rows and not calls  # finished parts are read back, not retrained
+    best, table = exp.best_lambdas([r for r in rows if r["reg"] != "none"])
+    assert set(best) == {"regression", "mode_seeking", "divco"} and len(table) == 6
+
+
+def test_image_sweep_picks_each_familys_lowest_fid():
+    from ci_inpaint.experiments import divco as exp
+
+    t = exp.image_variants((0.1, 1.0), (1.0, 10.0), (1.0,))
+    assert list(t) == ["none", "mode_seeking@0.1", "mode_seeking@1", "divco@1", "divco@10",
+                       "divco-code@1"]
+    assert t["divco-code@1"] == {"regularizer": "divco", "lambda_contra": 1.0,
+                                 "contra_form": "code"}
+    assert t["mode_seeking@0.1"]["lambda_ms"] == 0.1
+    fids = {"none": 30, "mode_seeking@0.1": 20, "mode_seeking@1": 25, "divco@1": 22,
+            "divco@10": 24, "divco-code@1": 21}
+    rows = [{"variant": v, "f": f + d} for v, f in fids.items() for d in (-1, 1)]
+    best, table = exp.best_settings(rows, "f")
+    assert best == {"none": "none", "mode_seeking": "mode_seeking@0.1", "divco": "divco-code@1"}
+    assert [t["best"] for t in table] == [True, True, False, False, False, True]
+    assert exp.family("divco-code@1") == "divco" and exp.family("none") == "none"

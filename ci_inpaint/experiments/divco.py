@@ -37,10 +37,15 @@ def variants(regs: tuple[str, ...]) -> dict[str, dict[str, str]]:
 
 
 # ----------------------------------------------------------------------------- cells
-def toy_cell(cell: Cell) -> dict[str, Any]:
-    """One Fig. 1 run: train (or load) ``divco_toy`` and return its toy metrics."""
+def toy_members_cell(cell: Cell) -> dict[str, Any]:
+    """One part of Fig. 1's grid: train (or load) a ``divco_toy`` run of several members
+    (``cell.knobs["members"]``) and return each member's toy metrics in a list."""
     res = cell.train("divco_toy")
-    return {"steps": res.steps_done, "train_s": round(res.wall_s, 2), **res.metrics}
+    n = len(res.method.members)
+    members = [dict(res.metrics)] if n == 1 else [
+        {k[len(f"m{i}_"):]: v for k, v in res.metrics.items() if k.startswith(f"m{i}_")}
+        for i in range(n)]
+    return {"steps": res.steps_done, "train_s": round(res.wall_s, 2), "members": members}
 
 
 def image_cell(cell: Cell) -> dict[str, Any]:
@@ -62,33 +67,36 @@ def toy_variant(reg: str, lam: float) -> str:
     return "none" if reg == "none" else f"{reg}@{lam:g}"
 
 
-def run_toy(seeds, out: str | Path, profile: str = "quick", workers: int = 1, threads: int = 1,
-            regs: tuple[str, ...] = TOY_REGS, lambdas: dict[str, float] | None = None,
-            **knobs: Any) -> list[dict[str, Any]]:
-    """Fig. 1: every regulariser x seed into ``out/<reg>@<lambda>-s<seed>``, each at its own
-    weight ``lambdas[reg]`` (default ``knobs["lambda_reg"]`` or 1); rows of toy metrics with
-    ``reg`` and ``lambda`` columns. Cells of the same (reg, lambda, seed) as a sweep's reuse its
-    runs."""
-    lam0 = float(knobs.pop("lambda_reg", 1.0))
-    lams = {r: float((lambdas or {}).get(r, lam0)) for r in regs}
-    table = {toy_variant(r, lams[r]): {"regularizer": r, "lambda_reg": lams[r]} for r in regs}
-    rows = run_grid(toy_cell, table, seeds, out, profile=profile, knobs=knobs,
-                    workers=workers, threads=threads, desc="Fig. 1 toy")
-    for row in rows:
-        row["reg"], row["lambda"] = table[row["variant"]]["regularizer"], table[row["variant"]]["lambda_reg"]
-    return rows
+def fig1_members(seeds, regs: tuple[str, ...] = TOY_REGS,
+                 grid: tuple[float, ...] = TOY_LAMBDAS) -> list[tuple[str, float, int]]:
+    """Every (regulariser, lambda, seed) of Fig. 1: the plain GAN once per seed, each other
+    regulariser at every lambda of ``grid`` per seed."""
+    return [(r, 0.0 if r == "none" else float(lam), int(s)) for r in regs
+            for lam in ((0.0,) if r == "none" else grid) for s in seeds]
 
 
-def run_toy_sweep(seeds, out: str | Path, profile: str = "quick", workers: int = 1,
-                  threads: int = 1, regs: tuple[str, ...] = TOY_REGS[1:],
-                  grid: tuple[float, ...] = TOY_LAMBDAS, **knobs: Any) -> list[dict[str, Any]]:
-    """The lambda sweep: every regulariser x lambda in ``grid`` x seed (rows as :func:`run_toy`)."""
-    table = {toy_variant(r, lam): {"regularizer": r, "lambda_reg": float(lam)}
-             for r in regs for lam in grid}
-    rows = run_grid(toy_cell, table, seeds, out, profile=profile, knobs=knobs,
-                    workers=workers, threads=threads, desc="Fig. 1 lambda sweep")
-    for row in rows:
-        row["reg"], row["lambda"] = table[row["variant"]]["regularizer"], table[row["variant"]]["lambda_reg"]
+def run_fig1(seeds, out: str | Path, profile: str = "quick", workers: int = 1, threads: int = 1,
+             regs: tuple[str, ...] = TOY_REGS, grid: tuple[float, ...] = TOY_LAMBDAS,
+             parts: int = 2, **knobs: Any) -> list[dict[str, Any]]:
+    """Fig. 1's whole grid (:func:`fig1_members`) as ``parts`` runs of the batched toy (each
+    trains its share of the members at once; ``workers`` of them in parallel), one row per
+    member with ``variant`` (``reg@lambda``), ``seed`` (the replica), ``reg``, ``lambda``,
+    ``run`` and ``member`` (its index in that run) and its toy metrics. Members are dealt to the
+    parts round-robin, so the split (and every number) does not depend on ``workers``; a
+    finished part is reused (the grid's cell cache)."""
+    members = fig1_members(seeds, regs, grid)
+    parts = max(1, min(parts, len(members)))
+    share = [members[j::parts] for j in range(parts)]
+    table = {f"part{j}": {"members": ",".join(f"{r}@{lam:g}" for r, lam, _ in sh)}
+             for j, sh in enumerate(share)}
+    cell_rows = run_grid(toy_members_cell, table, [0], out, profile=profile, knobs=knobs,
+                         workers=workers, threads=threads, desc="Fig. 1 toy")
+    rows = []
+    for cr, sh in zip(cell_rows, share):
+        for i, ((reg, lam, seed), met) in enumerate(zip(sh, cr["members"])):
+            rows.append({"variant": toy_variant(reg, lam), "seed": seed, "reg": reg,
+                         "lambda": lam, "run": cr["run"], "member": i,
+                         "train_s": cr["train_s"], **met})
     return rows
 
 
@@ -117,14 +125,69 @@ def best_lambdas(rows: list[dict[str, Any]]) -> tuple[dict[str, float], list[dic
 def run_images(seeds, out: str | Path, profile: str = "quick", workers: int = 1,
                threads: int = 1, regs: tuple[str, ...] = IMG_REGS, k: int | None = None,
                n_per_class: int | None = None, fid_n: int | None = None,
-               feature_net: str = "auto", **knobs: Any) -> list[dict[str, Any]]:
-    """Tables 3-4: DCGAN / MSGAN / DivCo x seed; k, n_per_class and fid_n default per profile
-    (:data:`NDB`, :data:`FID_N`)."""
+               feature_net: str = "auto", table: dict | None = None,
+               **knobs: Any) -> list[dict[str, Any]]:
+    """Tables 3-4: DCGAN / MSGAN / DivCo (or the settings of ``table``) x seed; k, n_per_class
+    and fid_n default per profile (:data:`NDB`, :data:`FID_N`)."""
     dk, dn = NDB[profile]
     options = {"k": k or dk, "n_per_class": n_per_class or dn, "fid_n": fid_n or FID_N[profile],
                "feature_net": feature_net}
-    return run_grid(image_cell, variants(regs), seeds, out, profile=profile, knobs=knobs,
+    return run_grid(image_cell, table or variants(regs), seeds, out, profile=profile, knobs=knobs,
                     options=options, workers=workers, threads=threads, desc="Tables 3-4")
+
+
+def image_variants(ms_lambdas=(0.1, 1.0), divco_lambdas=(1.0, 10.0),
+                   code_lambdas=(1.0,)) -> dict[str, dict[str, Any]]:
+    """The image sweep's settings: DCGAN, MSGAN at each ``lambda_ms``, DivCo (the paper's Eq. 2:
+    cosine, batch mean) at each ``lambda_contra`` and DivCo in the official code's form
+    (``contra_form=code``: raw dot products summed over the queries, a fixed random head)."""
+    t: dict[str, dict[str, Any]] = {"none": {"regularizer": "none"}}
+    t.update({f"mode_seeking@{v:g}": {"regularizer": "mode_seeking", "lambda_ms": float(v)}
+              for v in ms_lambdas})
+    t.update({f"divco@{v:g}": {"regularizer": "divco", "lambda_contra": float(v)}
+              for v in divco_lambdas})
+    t.update({f"divco-code@{v:g}": {"regularizer": "divco", "lambda_contra": float(v),
+                                    "contra_form": "code"} for v in code_lambdas})
+    return t
+
+
+def family(variant: str) -> str:
+    """``mode_seeking@0.1`` -> ``mode_seeking``; ``divco-code@1`` -> ``divco``."""
+    return variant.split("@")[0].split("-")[0]
+
+
+def best_settings(rows: list[dict[str, Any]], key: str) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """``({family: variant with the lowest mean key}, table rows)`` over the sweep's rows."""
+    vals: dict[str, list[float]] = {}
+    for r in rows:
+        vals.setdefault(r["variant"], []).append(float(r[key]))
+    table = [{"setting": v, "family": NAMES[family(v)], key: sum(x) / len(x), "n": len(x)}
+             for v, x in vals.items()]
+    best: dict[str, str] = {}
+    for t in sorted(table, key=lambda t: t[key]):
+        best.setdefault(family(t["setting"]), t["setting"])
+    for t in table:
+        t["best"] = best[family(t["setting"])] == t["setting"]
+    return best, table
+
+
+def run_image_sweep(sweep_seeds, seeds, out: str | Path, profile: str = "quick",
+                    workers: int = 1, threads: int = 1, table: dict | None = None,
+                    select: str = "fid", **kw: Any):
+    """Tables 3-4 with each regulariser at its own best weight: every setting of ``table``
+    (default :func:`image_variants`) on ``sweep_seeds``, the best of each family (lowest mean
+    FID, the metric of the paper's sensitivity study, Fig. 7; ``select`` names another row key)
+    picked there, then those on every seed of ``seeds`` (cells shared with the sweep are
+    reused). Returns ``(sweep rows, best rows with variant = family and setting = its name,
+    {family: setting}, the sweep's table)``."""
+    table = table or image_variants()
+    sweep = run_images(sweep_seeds, out, profile, workers, threads, table=table, **kw)
+    key = sweep[0]["fid_name"] if select == "fid" else select
+    best, sweep_table = best_settings(sweep, key)
+    chosen = {v: table[v] for v in best.values()}
+    rows = run_images(seeds, out, profile, workers, threads, table=chosen, **kw)
+    return sweep, [{**r, "variant": family(r["variant"]), "setting": r["variant"]}
+                   for r in rows], best, sweep_table
 
 
 def load_methods(rows: list[dict[str, Any]], out: str | Path, seed: int) -> dict[str, Any]:
@@ -263,6 +326,7 @@ def plot_fig1(methods: dict[str, Any], n: int = 1500):
 
 
 __all__ = ["FID_N", "IMG_REGS", "NAMES", "NDB", "T3", "T4_FID", "TOY_KEYS", "TOY_LAMBDAS",
-           "TOY_REGS", "best_lambdas", "image_cell", "image_claims", "load_methods", "paper_mean",
-           "paper_metrics", "plot_fig1", "run_images", "run_toy", "run_toy_sweep", "toy_cell",
-           "toy_claims", "toy_score", "toy_variant", "variants"]
+           "TOY_REGS", "best_lambdas", "best_settings", "family", "fig1_members", "image_cell",
+           "image_variants", "run_image_sweep", "image_claims", "load_methods",
+           "paper_mean", "paper_metrics", "plot_fig1", "run_fig1", "run_images", "toy_claims",
+           "toy_members_cell", "toy_score", "toy_variant", "variants"]
