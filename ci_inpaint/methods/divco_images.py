@@ -99,9 +99,9 @@ class DivCoImagesConfig(TrainConfig):
         "smoke": {"steps": 4, "batch_size": 8, "width": 8, "num_neg": 4, "log_every": 2,
                   "ckpt_every": 4, "eval_n_per_class": 12, "eval_k": 3},
         # quick (CPU minutes, measured): a narrow DCGAN, 4x the paper's lr so that digits form
-        # in 400 steps, and L_contra on 8 queries x (1 + 1 + 10) images per step
-        "quick": {"steps": 400, "batch_size": 32, "width": 16, "lr": 8e-4, "contra_queries": 8,
-                  "log_every": 50, "ckpt_every": 400},
+        # in 320 steps, and L_contra on 8 queries x (1 + 1 + 10) images per step
+        "quick": {"steps": 320, "batch_size": 32, "width": 16, "lr": 8e-4, "contra_queries": 8,
+                  "log_every": 40, "ckpt_every": 320},
         # full: the paper's setting; 200 epochs of CIFAR-10's 50k at batch 32 (the DivCo code's n_ep)
         "full": {"dataset": "cifar10", "steps": 312_500, "batch_size": 32, "width": 128,
                  "log_every": 100, "ckpt_every": 5000, "eval_every": 25_000,

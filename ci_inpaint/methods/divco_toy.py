@@ -16,7 +16,7 @@ failure *can* show:
   linear top. Non-saturating BCE GAN loss (Eq. 1), Adam 1e-3, betas (0.5, 0.999), one D and
   one G step, the lr constant for half of the steps and then linear to 1 % (sharper modes).
   The design aim is a plain GAN whose samples sit on modes (>= 90 % within 3 std), where a
-  vanilla GAN shows mode dropping; measured: ~0.63 after quick's 2,000 steps, 0.78 within
+  vanilla GAN shows mode dropping; measured: ~0.63 after 2,000 steps (quick: 1,500), 0.78 within
   0.3 after 12,000 (the generated modes stay smeared along the ring), so ``full`` trains 40,000.
 * ``members`` (e.g. ``"none@0,divco@10,divco@10"``): one run trains several independent toy
   GANs at once, each with its own regulariser and weight (batched weights, one matmul per
@@ -129,7 +129,7 @@ class DivCoToyConfig(TrainConfig):
         "smoke": {"steps": 30, "batch_size": 32, "reg_batch": 8, "hidden": 32, "eval_n": 500,
                   "log_every": 10, "ckpt_every": 30},
         # quick: sized for Fig. 1's 50 toy GANs (two batched runs) in about a minute on 2 cores
-        "quick": {"steps": 2000, "batch_size": 64, "reg_batch": 16, "log_every": 250,
+        "quick": {"steps": 1500, "batch_size": 64, "reg_batch": 16, "log_every": 250,
                   "ckpt_every": 1000},
         "full": {"steps": 40_000, "batch_size": 256, "reg_batch": 0, "hidden": 128,
                  "log_every": 500, "ckpt_every": 5000},
