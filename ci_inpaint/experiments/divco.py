@@ -181,10 +181,15 @@ def run_image_sweep(sweep_seeds, seeds, out: str | Path, profile: str = "quick",
     reused). Returns ``(sweep rows, best rows with variant = family and setting = its name,
     {family: setting}, the sweep's table)``."""
     table = table or image_variants()
-    sweep = run_images(sweep_seeds, out, profile, workers, threads, table=table, **kw)
+    # longest runs first (DivCo's extra passes, then MSGAN's doubled batch): the 2 workers
+    # finish together; rows keep the table's order
+    cost = {"divco": 0, "mode_seeking": 1, "none": 2}
+    by_cost = dict(sorted(table.items(), key=lambda kv: cost.get(family(kv[0]), 3)))
+    sweep = run_images(sweep_seeds, out, profile, workers, threads, table=by_cost, **kw)
+    sweep.sort(key=lambda r: list(table).index(r["variant"]))
     key = sweep[0]["fid_name"] if select == "fid" else select
     best, sweep_table = best_settings(sweep, key)
-    chosen = {v: table[v] for v in best.values()}
+    chosen = {v: by_cost[v] for v in by_cost if v in best.values()}
     rows = run_images(seeds, out, profile, workers, threads, table=chosen, **kw)
     return sweep, [{**r, "variant": family(r["variant"]), "setting": r["variant"]}
                    for r in rows], best, sweep_table
