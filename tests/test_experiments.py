@@ -83,6 +83,28 @@ def test_compare_three_ways():
     assert compare("x", same[0], same[0], "<").verdict == FAILS
 
 
+def test_paired_compare_by_hand_and_against_scipy():
+    from scipy import stats as st
+
+    from ci_inpaint.experiments import compare_paired
+
+    # a shared seed effect (10, 20, 30) that Welch cannot remove; the differences are 1, 2, 3
+    a, b = {0: 11.0, 1: 22.0, 2: 33.0}, {0: 10.0, 1: 20.0, 2: 30.0, 3: 99.0}
+    assert compare(">", summarize(a.values()), summarize(list(b.values())[:3]), ">").verdict \
+        == INCONCLUSIVE
+    c = compare_paired("a > b", a, b, ">", ("a", "b"))
+    # mean 2, sd 1, n 3: 2 -+ t(0.975, 2) / sqrt(3) = 2 -+ 2.484 -> [-0.484, 4.484]
+    assert c.verdict == INCONCLUSIVE and "[-0.484, 4.48]" in c.evidence and "3 matched" in c.evidence
+    p = st.ttest_rel([11, 22, 33], [10, 20, 30]).pvalue
+    assert f"p = {p:.2g}" in c.evidence
+    tight = compare_paired("a > b", {0: 11.0, 1: 21.1, 2: 31.0}, {0: 10, 1: 20, 2: 30}, ">")
+    assert tight.verdict == HOLDS
+    assert compare_paired("a < b", {0: 11.0, 1: 21.1, 2: 31.0}, {0: 10, 1: 20, 2: 30},
+                          "<").verdict == FAILS
+    assert compare_paired("x", {0: 1.0}, {0: 2.0}).verdict == INCONCLUSIVE  # one pair
+    assert compare_paired("x", {0: 1.0, 1: 2.0}, {0: 2.0, 1: 3.0}).verdict == HOLDS  # exact -1
+
+
 def test_bound_best_fact_and_tally():
     s = summarize([17, 17, 17])
     assert bound("all modes", s, ">=", 17).verdict == HOLDS

@@ -4,7 +4,7 @@
   :func:`train_run` / :func:`load_run` -- train, resume or load one run (``runs``);
 * :func:`aggregate` -- mean, sample std (ddof = 1), n and a Student-t 95 % interval per group
   (``stats``);
-* :func:`compare`, :func:`bound`, :func:`best`, :func:`fact` -- claims with a three-way verdict
+* :func:`compare`, :func:`compare_paired`, :func:`bound`, :func:`best`, :func:`fact` -- claims with a three-way verdict
   (holds / inconclusive / does not hold) from intervals, with the paper's number beside ours
   (``claims``).
 
@@ -20,9 +20,11 @@ from .claims import (
     Claim,
     Reference,
     best,
+    best_paired,
     bound,
     claim_rows,
     compare,
+    compare_paired,
     fact,
     tally,
     welch,
@@ -32,5 +34,6 @@ from .runs import load_run, train_run
 from .stats import LEVEL, Stat, aggregate, summarize, table_rows
 
 __all__ = ["FAILS", "HOLDS", "INCONCLUSIVE", "LEVEL", "VERDICTS", "Cell", "Claim", "Reference",
-           "Stat", "aggregate", "best", "bound", "cells", "claim_rows", "compare", "fact", "load_run",
+           "Stat", "aggregate", "best", "best_paired", "bound", "cells", "claim_rows", "compare",
+           "compare_paired", "fact", "load_run",
            "read_cell", "run_grid", "summarize", "table_rows", "tally", "train_run", "welch"]

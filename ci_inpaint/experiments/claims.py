@@ -9,6 +9,10 @@ Verdicts: ``holds``, ``inconclusive``, ``does not hold``. The rules (level 95 % 
   inconclusive when it contains 0 (the two-sided Welch t-test at 1 - level cannot reject
   "equal"). With zero spread in both groups the interval is the point ``d``: holds iff ``d`` is on
   the claimed side. A group with n = 1 has no interval: inconclusive.
+* :func:`compare_paired`: the same claim when the two groups are *matched* (seed s of a and seed s
+  of b share data order, masks, initial weights...): the Student-t interval of the per-pair
+  differences ``a_s - b_s`` (n - 1 degrees of freedom), which removes the spread the pairs share.
+  :func:`best_paired` is :func:`best` with paired comparisons.
 * :func:`bound` (``mean >= x`` etc.): the Student-t interval of one mean against a fixed value.
 * :func:`best` (``w`` beats every other variant): every pairwise :func:`compare` holds -> holds;
   any does not hold -> does not hold; else inconclusive.
@@ -27,7 +31,7 @@ from typing import Any
 
 from scipy import stats as _st
 
-from .stats import LEVEL, Stat
+from .stats import LEVEL, Stat, summarize
 
 HOLDS, INCONCLUSIVE, FAILS = "holds", "inconclusive", "does not hold"
 VERDICTS = (HOLDS, INCONCLUSIVE, FAILS)
@@ -130,6 +134,30 @@ def compare(text: str, a: Stat, b: Stat, op: str = "<", names: tuple[str, str] =
     return Claim(text, verdict, ev, ours, paper, why)
 
 
+def compare_paired(text: str, a: dict, b: dict, op: str = "<",
+                   names: tuple[str, str] = ("a", "b"), paper: Reference | None = None,
+                   why: str = "", level: float = LEVEL) -> Claim:
+    """Claim ``a op b`` over matched pairs: ``a``, ``b`` map a pair key (the seed) to a value;
+    decided by the Student-t interval of the differences over the keys both have."""
+    if op not in ("<", ">"):
+        raise ValueError(f"op {op!r}: use '<' or '>'")
+    keys = [k for k in a if k in b]
+    diffs = [float(a[k]) - float(b[k]) for k in keys]
+    ours = (f"{names[0]} - {names[1]} per pair: "
+            + ", ".join(f"{d:.3g}" for d in diffs) + f" (n = {len(diffs)})")
+    if len(diffs) < 2:
+        return Claim(text, INCONCLUSIVE, f"{len(diffs)} matched pair(s): no interval", ours,
+                     paper, why)
+    s = summarize(diffs, level)
+    lo, hi = (s.lo, s.hi) if s.std > 0 else (s.mean, s.mean)
+    p = (float(2 * _st.t.sf(abs(s.mean) / (s.std / math.sqrt(s.n)), s.n - 1)) if s.std > 0
+         else 0.0 if s.mean else 1.0)
+    verdict = _side(lo, hi, 1 if op == ">" else -1)
+    ev = (f"paired {level:.0%} CI of {names[0]} - {names[1]} over {s.n} matched seeds: "
+          f"{s.mean:.3g} [{lo:.3g}, {hi:.3g}], p = {p:.2g}")
+    return Claim(text, verdict, ev, ours, paper, why)
+
+
 def bound(text: str, s: Stat, op: str, value: float, name: str = "",
           paper: Reference | None = None, why: str = "") -> Claim:
     """Claim ``mean op value`` (op ``>=``, ``>``, ``<=``, ``<``) from the Student-t interval."""
@@ -160,6 +188,19 @@ def best(text: str, stats: dict[str, Stat], winner: str, lower: bool = True,
     return Claim(text, verdict, "; ".join(c.evidence for c in parts), ours, paper, why)
 
 
+def best_paired(text: str, values: dict[str, dict], winner: str, lower: bool = True,
+                paper: Reference | None = None, why: str = "", level: float = LEVEL) -> Claim:
+    """:func:`best` over matched pairs: ``values[variant][seed]``; every pairwise
+    :func:`compare_paired` of ``winner`` must hold."""
+    op = "<" if lower else ">"
+    parts = [compare_paired("", values[winner], values[o], op, (winner, o), level=level)
+             for o in values if o != winner]
+    verdicts = {c.verdict for c in parts}
+    verdict = FAILS if FAILS in verdicts else HOLDS if verdicts == {HOLDS} else INCONCLUSIVE
+    return Claim(text, verdict, "; ".join(c.evidence for c in parts),
+                 "; ".join(c.ours for c in parts), paper, why)
+
+
 def fact(text: str, ok: bool, evidence: str = "deterministic check", ours: str = "",
          paper: Reference | None = None, why: str = "") -> Claim:
     return Claim(text, HOLDS if ok else FAILS, evidence, ours, paper, why)
@@ -182,4 +223,4 @@ def claim_rows(claims: Iterable[Claim]) -> list[dict[str, str]]:
 
 
 __all__ = ["FAILS", "HOLDS", "INCONCLUSIVE", "VERDICTS", "Claim", "Difference", "Reference",
-           "best", "bound", "claim_rows", "compare", "fact", "tally", "welch"]
+           "best", "best_paired", "bound", "claim_rows", "compare", "compare_paired", "fact", "tally", "welch"]
