@@ -302,3 +302,22 @@ def test_image_sweep_picks_each_familys_lowest_fid():
     assert best == {"none": "none", "mode_seeking": "mode_seeking@0.1", "divco": "divco-code@1"}
     assert [t["best"] for t in table] == [True, True, False, False, False, True]
     assert exp.family("divco-code@1") == "divco" and exp.family("none") == "none"
+
+
+def test_image_claims_paired_use_matched_seeds():
+    from ci_inpaint.experiments import HOLDS, INCONCLUSIVE, aggregate, paired_values
+    from ci_inpaint.experiments import divco as exp
+
+    # a seed effect (0, 10, 20) shared by the three families; DivCo is lower in every seed
+    rows = [{"variant": r, "seed": s,
+             "ndb_mean": 5 + 10 * s - (r == "divco") + 0.1 * s * (r == "none"),
+             "jsd_mean": 0.1 + s - 0.01 * (r == "divco") + 0.001 * s * (r == "none"),
+             "fid_x": 20 + 10 * s - 2 * (r == "divco") + 0.2 * s * (r == "mode_seeking")}
+            for r in exp.IMG_REGS for s in range(3)]
+    assert paired_values(rows, "fid_x")["divco"] == {0: 18.0, 1: 28.0, 2: 38.0}
+    # Welch cannot see through the shared seed effect; the matched differences can
+    assert {c.verdict for c in exp.image_claims(aggregate(rows), "fid_x")} == {INCONCLUSIVE}
+    paired = exp.image_claims_paired(rows, "fid_x")
+    assert [c.verdict for c in paired] == [HOLDS, HOLDS, HOLDS]
+    assert "over 3 matched seeds" in paired[0].evidence and paired[2].paper.source == exp.T4_SOURCE
+    assert exp.image_claims_paired([r for r in rows if r["variant"] != "none"], "fid_x") == []

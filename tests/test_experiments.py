@@ -179,3 +179,19 @@ def test_parallel_rows_equal_serial_rows(tmp_path):
     parallel = run_grid(_train_cell, variants, [0, 1], tmp_path / "par", workers=2, **kw)
     assert serial == parallel
     assert len({r["loss"] for r in serial}) == 4  # four different runs
+
+
+def test_monce_paired_claims_mirror_the_welch_ones():
+    from ci_inpaint.experiments import aggregate
+    from ci_inpaint.experiments import monce as exp
+
+    off = {"none": (0.0, 0.0), "patchnce": (0.1, 0.0), "monce_hard": (0.12, -1.0),
+           "monce_easy": (0.12, 1.0)}
+    rows = [{"variant": v, "seed": s, "content_acc": 0.3 + 0.2 * s + a + 0.001 * s * (v == "none"),
+             "fid_x": 50 + 20 * s + f + 0.01 * s * (v == "monce_easy")}
+            for v, (a, f) in off.items() for s in range(3)]
+    welch = exp.compare_claims(aggregate(rows), "fid_x")
+    paired = exp.compare_claims_paired(rows, "fid_x")
+    assert [c.text for c in paired] == [f"(paired) {c.text}" for c in welch]
+    assert {c.verdict for c in welch} == {INCONCLUSIVE}
+    assert [c.verdict for c in paired] == [HOLDS, HOLDS, HOLDS, HOLDS]

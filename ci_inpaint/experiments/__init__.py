@@ -26,6 +26,7 @@ from .claims import (
     compare,
     compare_paired,
     fact,
+    paired_values,
     tally,
     welch,
 )
@@ -35,5 +36,5 @@ from .stats import LEVEL, Stat, aggregate, summarize, table_rows
 
 __all__ = ["FAILS", "HOLDS", "INCONCLUSIVE", "LEVEL", "VERDICTS", "Cell", "Claim", "Reference",
            "Stat", "aggregate", "best", "best_paired", "bound", "cells", "claim_rows", "compare",
-           "compare_paired", "fact", "load_run",
+           "compare_paired", "fact", "load_run", "paired_values",
            "read_cell", "run_grid", "summarize", "table_rows", "tally", "train_run", "welch"]

@@ -188,6 +188,18 @@ def best(text: str, stats: dict[str, Stat], winner: str, lower: bool = True,
     return Claim(text, verdict, "; ".join(c.evidence for c in parts), ours, paper, why)
 
 
+def paired_values(rows: Iterable[dict[str, Any]], key: str,
+                  by: str = "variant") -> dict[str, dict[int, float]]:
+    """``{variant: {seed: row[key]}}`` from grid rows (rows without a number for ``key`` are
+    left out): the input of :func:`compare_paired` / :func:`best_paired`."""
+    out: dict[str, dict[int, float]] = {}
+    for r in rows:
+        v = r.get(key)
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+            out.setdefault(str(r[by]), {})[int(r["seed"])] = float(v)
+    return out
+
+
 def best_paired(text: str, values: dict[str, dict], winner: str, lower: bool = True,
                 paper: Reference | None = None, why: str = "", level: float = LEVEL) -> Claim:
     """:func:`best` over matched pairs: ``values[variant][seed]``; every pairwise
@@ -223,4 +235,5 @@ def claim_rows(claims: Iterable[Claim]) -> list[dict[str, str]]:
 
 
 __all__ = ["FAILS", "HOLDS", "INCONCLUSIVE", "VERDICTS", "Claim", "Difference", "Reference",
-           "best", "best_paired", "bound", "claim_rows", "compare", "compare_paired", "fact", "tally", "welch"]
+           "best", "best_paired", "bound", "claim_rows", "compare", "compare_paired",
+           "paired_values", "fact", "tally", "welch"]

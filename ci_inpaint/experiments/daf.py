@@ -23,7 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from ..methods.daf import SHARED  # the knobs stage 1 must share with stage 2
-from .claims import Claim, Reference, best, best_paired, compare, compare_paired
+from .claims import (
+    Claim,
+    Reference,
+    best,
+    best_paired,
+    compare,
+    compare_paired,
+    paired_values,
+)
 from .grid import Cell, run_grid
 from .runs import load_run
 from .stats import Stat
@@ -182,15 +190,10 @@ def paired_claims(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]:
     """Table II's and Fig. 7's claims again, decided over *matched* seeds: seed s fixes the data
     order, the mask stream and the stage-1 run for every variant, so the per-seed differences
     drop the spread the four variants share (:func:`compare_paired`, :func:`best_paired`)."""
-    per: dict[str, dict[str, dict[int, float]]] = {}
-    for r in rows:
-        for k, v in r.items():
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                per.setdefault(k, {}).setdefault(r["variant"], {})[r["seed"]] = v
     claims = []
     for m in ("l1", "psnr", "ssim", "fid", *RING):
         k = _key(m, fid_key)
-        vals = per.get(k, {})
+        vals = paired_values(rows, k)
         if any(v not in vals for v in ORDER):
             continue
         lower = LOWER.get(m, True)

@@ -17,7 +17,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .claims import Claim, Reference, best, bound, compare
+from .claims import (
+    Claim,
+    Reference,
+    best,
+    best_paired,
+    bound,
+    compare,
+    compare_paired,
+    paired_values,
+)
 from .grid import Cell, run_grid
 from .runs import load_run
 from .stats import Stat
@@ -294,6 +303,30 @@ def image_claims(table: dict[str, dict[str, Stat]], fid_key: str) -> list[Claim]
     return [_why(c, IMG_WHY) for c in claims]
 
 
+def image_claims_paired(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]:
+    """Tables 3-4's statements over *matched* seeds (seed s of DCGAN, MSGAN and DivCo starts
+    from the same initial weights and data order): :func:`compare_paired` / :func:`best_paired`
+    on the per-seed values of ``rows`` (variant = the family: none | mode_seeking | divco)."""
+    def vals(key: str) -> dict[str, dict[int, float]]:
+        return {NAMES[r]: v for r, v in paired_values(rows, key).items()}
+
+    ndb, jsd, fid = vals("ndb_mean"), vals("jsd_mean"), vals(fid_key)
+    if not all(len(v) == len(IMG_REGS) for v in (ndb, jsd, fid)):
+        return []
+    ref = {m: ", ".join(f"{NAMES[r]} {round(paper_mean(T3[m][r]), 4):g}" for r in IMG_REGS)
+           for m in ("ndb", "jsd")}
+    claims = [
+        compare_paired("Table 3 (paired): DivCo has a lower mean NDB than DCGAN", ndb["DivCo"],
+                       ndb["DCGAN"], "<", ("DivCo", "DCGAN"), Reference(ref["ndb"], T3_SOURCE)),
+        best_paired("Table 3 (paired): DivCo has a lower mean JSD than DCGAN and MSGAN", jsd,
+                    "DivCo", paper=Reference(ref["jsd"], T3_SOURCE)),
+        best_paired(f"Table 4 (paired): DivCo has the lowest FID of the three ({fid_key})", fid,
+                    "DivCo", paper=Reference(", ".join(f"{NAMES[r]} {T4_FID[r][0]:g}"
+                                                       for r in IMG_REGS), T4_SOURCE)),
+    ]
+    return [_why(c, IMG_WHY) for c in claims]
+
+
 # ----------------------------------------------------------------------------- figures
 def plot_fig1(methods: dict[str, Any], n: int = 1500):
     """Fig. 1 layout: column 0 the real mixtures, then one column per regulariser (``methods``:
@@ -332,6 +365,6 @@ def plot_fig1(methods: dict[str, Any], n: int = 1500):
 
 __all__ = ["FID_N", "IMG_REGS", "NAMES", "NDB", "T3", "T4_FID", "TOY_KEYS", "TOY_LAMBDAS",
            "TOY_REGS", "best_lambdas", "best_settings", "family", "fig1_members", "image_cell",
-           "image_variants", "run_image_sweep", "image_claims", "load_methods",
+           "image_claims_paired", "image_variants", "run_image_sweep", "image_claims", "load_methods",
            "paper_mean", "paper_metrics", "plot_fig1", "run_fig1", "run_images", "toy_claims",
            "toy_members_cell", "toy_score", "toy_variant", "variants"]

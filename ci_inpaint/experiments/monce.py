@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .claims import Claim, Reference, compare
+from .claims import Claim, Reference, compare, compare_paired, paired_values
 from .grid import Cell, run_grid
 from .stats import Stat
 
@@ -110,25 +110,40 @@ def _why(c: Claim) -> Claim:
     return c
 
 
-def compare_claims(table: dict[str, dict[str, Stat]], fid_key: str) -> list[Claim]:
-    """MoNCE vs PatchNCE vs the GAN alone (from the per-seed rows' aggregate)."""
-    t = table
-    claims = [
-        compare("CUT's premise: PatchNCE preserves content better than the GAN alone",
-                t["patchnce"]["content_acc"], t["none"]["content_acc"], ">",
-                ("PatchNCE", "GAN only"), Reference("PatchNCE >> no NCE (Table 3 ablation)",
-                                                    "CUT paper, Sec. 4.4")),
-        compare(f"MoNCE (hard) is more realistic than PatchNCE ({fid_key} lower)",
-                t["monce_hard"][fid_key], t["patchnce"][fid_key], "<", ("MoNCE", "PatchNCE"),
-                Reference("lower FID on Horse->Zebra, Cityscapes, Winter->Summer", MAIN)),
-        compare("MoNCE (hard) preserves content better than PatchNCE (factor accuracy)",
-                t["monce_hard"]["content_acc"], t["patchnce"]["content_acc"], ">",
-                ("MoNCE", "PatchNCE"), Reference("higher mAP / pixAcc on Cityscapes", MAIN)),
-        compare(f"the hard cost (the code's default for CUT) beats easy on {fid_key}",
-                t["monce_hard"][fid_key], t["monce_easy"][fid_key], "<", ("hard", "easy"),
-                Reference("hard is the default for unpaired translation", "MoNCE code defaults")),
+def _compare_specs(fid_key: str) -> list[tuple]:
+    """(text, metric, a, b, op, names, paper) of the MoNCE vs PatchNCE vs GAN-only claims."""
+    return [
+        ("CUT's premise: PatchNCE preserves content better than the GAN alone", "content_acc",
+         "patchnce", "none", ">", ("PatchNCE", "GAN only"),
+         Reference("PatchNCE >> no NCE (Table 3 ablation)", "CUT paper, Sec. 4.4")),
+        (f"MoNCE (hard) is more realistic than PatchNCE ({fid_key} lower)", fid_key,
+         "monce_hard", "patchnce", "<", ("MoNCE", "PatchNCE"),
+         Reference("lower FID on Horse->Zebra, Cityscapes, Winter->Summer", MAIN)),
+        ("MoNCE (hard) preserves content better than PatchNCE (factor accuracy)", "content_acc",
+         "monce_hard", "patchnce", ">", ("MoNCE", "PatchNCE"),
+         Reference("higher mAP / pixAcc on Cityscapes", MAIN)),
+        (f"the hard cost (the code's default for CUT) beats easy on {fid_key}", fid_key,
+         "monce_hard", "monce_easy", "<", ("hard", "easy"),
+         Reference("hard is the default for unpaired translation", "MoNCE code defaults")),
     ]
-    return [_why(c) for c in claims]
+
+
+def compare_claims(table: dict[str, dict[str, Stat]], fid_key: str) -> list[Claim]:
+    """MoNCE vs PatchNCE vs the GAN alone (from the per-seed rows' aggregate; Welch)."""
+    return [_why(compare(text, table[a][m], table[b][m], op, names, ref))
+            for text, m, a, b, op, names, ref in _compare_specs(fid_key)]
+
+
+def compare_claims_paired(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]:
+    """The same claims over matched seeds (seed s of every variant starts from the same
+    weights and sees the same data order): paired intervals of the per-seed differences."""
+    out = []
+    for text, m, a, b, op, names, ref in _compare_specs(fid_key):
+        vals = paired_values(rows, m)
+        if a in vals and b in vals:
+            out.append(_why(compare_paired(f"(paired) {text}", vals[a], vals[b], op, names,
+                                           ref)))
+    return out
 
 
 def q_claims(qt: dict[float, dict[str, Stat]], fid_key: str) -> list[Claim]:
@@ -243,6 +258,7 @@ def plot_ot_weights(image, maps: dict, query: tuple[int, int]):
     return fig
 
 
-__all__ = ["CONTENT_KEYS", "EVAL", "NAMES", "VARIANTS", "compare_claims", "ot_weight_maps",
+__all__ = ["CONTENT_KEYS", "EVAL", "NAMES", "VARIANTS", "compare_claims", "compare_claims_paired",
+           "ot_weight_maps",
            "paper_metrics", "plot_ot_weights", "plot_q_sweep", "plot_translations", "q_claims",
            "q_table", "q_variants", "run_compare", "run_q_sweep", "translation_cell"]
