@@ -182,10 +182,14 @@ def best(text: str, stats: dict[str, Stat], winner: str, lower: bool = True,
     op = "<" if lower else ">"
     parts = [compare("", stats[winner], stats[o], op, (winner, o), level=level)
              for o in stats if o != winner]
-    verdicts = {c.verdict for c in parts}
-    verdict = FAILS if FAILS in verdicts else HOLDS if verdicts == {HOLDS} else INCONCLUSIVE
     ours = "; ".join(f"{k} {v.format()}" for k, v in stats.items())
-    return Claim(text, verdict, "; ".join(c.evidence for c in parts), ours, paper, why)
+    return Claim(text, _all_of(parts), "; ".join(c.evidence for c in parts), ours, paper, why)
+
+
+def _all_of(parts: list[Claim]) -> str:
+    """The verdict of "every part holds": any part fails -> fails; all hold -> holds."""
+    verdicts = {c.verdict for c in parts}
+    return FAILS if FAILS in verdicts else HOLDS if verdicts == {HOLDS} else INCONCLUSIVE
 
 
 def paired_values(rows: Iterable[dict[str, Any]], key: str,
@@ -207,9 +211,7 @@ def best_paired(text: str, values: dict[str, dict], winner: str, lower: bool = T
     op = "<" if lower else ">"
     parts = [compare_paired("", values[winner], values[o], op, (winner, o), level=level)
              for o in values if o != winner]
-    verdicts = {c.verdict for c in parts}
-    verdict = FAILS if FAILS in verdicts else HOLDS if verdicts == {HOLDS} else INCONCLUSIVE
-    return Claim(text, verdict, "; ".join(c.evidence for c in parts),
+    return Claim(text, _all_of(parts), "; ".join(c.evidence for c in parts),
                  "; ".join(c.ours for c in parts), paper, why)
 
 

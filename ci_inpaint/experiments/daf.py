@@ -157,21 +157,33 @@ def stage1_claim(s1_table: dict[str, dict[str, Stat]]) -> Claim:
                                                          S1_SOURCE)))
 
 
-def table2_claims(table: dict[str, dict[str, Stat]], fid_key: str) -> list[Claim]:
-    """Table II, per metric: the full model is best; contrastive pre-training alone and DAF
-    alone each improve on the plain network (the paper's reading: both "play important roles")."""
-    claims = []
+def _table2_specs(fid_key: str) -> list[tuple]:
+    """(metric key, claim, variant a, lower is better, variant b, paper) of Table II's claims per
+    metric: the full model is best (b None), contrastive pre-training alone and DAF alone each
+    improve on the plain network (the paper's reading: both "play important roles")."""
+    specs, i = [], ORDER.index
     for m in ("l1", "psnr", "ssim", "fid"):
-        k, op, i = _key(m, fid_key), "<" if LOWER[m] else ">", ORDER.index
+        k, lower = _key(m, fid_key), LOWER[m]
+        specs.append((k, f"the full model has the {'lowest' if lower else 'highest'} {k}", FULL,
+                      lower, None, Reference(", ".join(f"{NAMES[v]} {T2[m][i(v)]:g}"
+                                                       for v in ORDER), T2_SOURCE)))
+        for v, what in (("c1d0", "contrastive pre-training"), ("c0d1", "DAF")):
+            specs.append((k, f"{what} alone improves {k} ({'<' if lower else '>'})", v, lower,
+                          "c0d0", Reference(f"{NAMES[v]} {T2[m][i(v)]:g} vs {NAMES['c0d0']} "
+                                            f"{T2[m][0]:g}", T2_SOURCE)))
+    return specs
+
+
+def table2_claims(table: dict[str, dict[str, Stat]], fid_key: str) -> list[Claim]:
+    """Table II's claims (:func:`_table2_specs`) from the aggregate over seeds (Welch)."""
+    claims = []
+    for k, text, a, lower, b, ref in _table2_specs(fid_key):
         if any(k not in table.get(v, {}) for v in ORDER):
             continue
-        ref = Reference(", ".join(f"{NAMES[v]} {T2[m][i(v)]:g}" for v in ORDER), T2_SOURCE)
-        claims.append(best(f"Table II: the full model has the {'lowest' if LOWER[m] else 'highest'} "
-                           f"{k}", {v: table[v][k] for v in ORDER}, FULL, LOWER[m], ref))
-        for v, what in (("c1d0", "contrastive pre-training"), ("c0d1", "DAF")):
-            ref = Reference(f"{NAMES[v]} {T2[m][i(v)]:g} vs {NAMES['c0d0']} {T2[m][0]:g}", T2_SOURCE)
-            claims.append(compare(f"Table II: {what} alone improves {k} ({op})", table[v][k],
-                                  table["c0d0"][k], op, (v, "c0d0"), ref))
+        claims.append(best(f"Table II: {text}", {v: table[v][k] for v in ORDER}, FULL, lower, ref)
+                      if b is None else
+                      compare(f"Table II: {text}", table[a][k], table[b][k],
+                              "<" if lower else ">", (a, b), ref))
     return [_why(c) for c in claims]
 
 
@@ -191,28 +203,21 @@ def paired_claims(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]:
     order, the mask stream and the stage-1 run for every variant, so the per-seed differences
     drop the spread the four variants share (:func:`compare_paired`, :func:`best_paired`)."""
     claims = []
-    for m in ("l1", "psnr", "ssim", "fid", *RING):
-        k = _key(m, fid_key)
+    for k, text, a, lower, b, ref in _table2_specs(fid_key):
         vals = paired_values(rows, k)
         if any(v not in vals for v in ORDER):
             continue
-        lower = LOWER.get(m, True)
-        if m in RING:
+        claims.append(best_paired(f"Table II (paired): {text}", {v: vals[v] for v in ORDER},
+                                  FULL, lower, ref) if b is None else
+                      compare_paired(f"Table II (paired): {text}", vals[a], vals[b],
+                                     "<" if lower else ">", (a, b), ref))
+    for k in RING:
+        vals = paired_values(rows, k)
+        if all(v in vals for v in ORDER):
             claims.append(best_paired(f"Fig. 7 (paired): the full model has the lowest {k}",
                                       {v: vals[v] for v in ORDER}, FULL, True,
                                       Reference("the full model suppresses artefacts in "
                                                 "boundaries", FIG7)))
-            continue
-        i, op = ORDER.index, "<" if lower else ">"
-        ref = Reference(", ".join(f"{NAMES[v]} {T2[m][i(v)]:g}" for v in ORDER), T2_SOURCE)
-        claims.append(best_paired(f"Table II (paired): the full model has the "
-                                  f"{'lowest' if lower else 'highest'} {k}",
-                                  {v: vals[v] for v in ORDER}, FULL, lower, ref))
-        for v, what in (("c1d0", "contrastive pre-training"), ("c0d1", "DAF")):
-            ref = Reference(f"{NAMES[v]} {T2[m][i(v)]:g} vs {NAMES['c0d0']} {T2[m][0]:g}",
-                            T2_SOURCE)
-            claims.append(compare_paired(f"Table II (paired): {what} alone improves {k} ({op})",
-                                         vals[v], vals["c0d0"], op, (v, "c0d0"), ref))
     return [_why(c) for c in claims]
 
 

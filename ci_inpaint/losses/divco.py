@@ -168,19 +168,26 @@ def divco_regularizer(generate: Callable, encode: Callable, cond, z: Tensor, num
     return divco_loss(f_q, f_pos, f_neg, tau=tau, normalize=normalize, reduction=reduction), images[:b]
 
 
-def mode_seeking_loss(x1: Tensor, x2: Tensor, z1: Tensor, z2: Tensor, eps: float = 1e-5) -> Tensor:
+def mode_seeking_loss(x1: Tensor, x2: Tensor, z1: Tensor, z2: Tensor, eps: float = 1e-5,
+                      dim: tuple[int, ...] | None = None) -> Tensor:
     """MSGAN (Mao et al. 2019, Eq. 3): ``1 / (mean|x2 - x1| / mean|z2 - z1| + eps)``.
 
     x1 = G(c, z1), x2 = G(c, z2) with the same condition; minimising it maximises the ratio of
-    image distance to code distance. Means are over all elements, as in MSGAN's code.
+    image distance to code distance. Means are over all elements, as in MSGAN's code, or over
+    ``dim`` only (e.g. one loss per member of a batch of independent models).
     """
-    lz = (x2 - x1).abs().mean() / (z2 - z1).abs().mean()
+    def mean(t: Tensor) -> Tensor:
+        return t.mean() if dim is None else t.mean(dim)
+
+    lz = mean((x2 - x1).abs()) / mean((z2 - z1).abs())
     return 1.0 / (lz + eps)
 
 
-def latent_regression_loss(z_hat: Tensor, z: Tensor) -> Tensor:
-    """Latent regression of BicycleGAN (cLR-GAN) / DRIT: ``L1(E(G(c, z)), z)``, a mean over elements."""
-    return (z_hat - z).abs().mean()
+def latent_regression_loss(z_hat: Tensor, z: Tensor, dim: tuple[int, ...] | None = None) -> Tensor:
+    """Latent regression of BicycleGAN (cLR-GAN) / DRIT: ``L1(E(G(c, z)), z)``, a mean over
+    elements (or over ``dim`` only)."""
+    d = (z_hat - z).abs()
+    return d.mean() if dim is None else d.mean(dim)
 
 
 def grad_norm_ratios(terms: dict[str, Tensor], params: list[Tensor], ref: str) -> dict[str, Tensor]:

@@ -53,7 +53,12 @@ from torch import nn
 
 from ..config import TrainConfig
 from ..errors import ConfigError
-from ..losses.divco import divco_loss, sample_latents
+from ..losses.divco import (
+    divco_loss,
+    latent_regression_loss,
+    mode_seeking_loss,
+    sample_latents,
+)
 from ..metrics.toy import toy_mode_metrics
 from . import Method, register
 
@@ -359,11 +364,11 @@ class DivCoToy(Method):
                 if len(i := self.idx["mode_seeking"]):  # MSGAN per member, means over elements
                     z2 = torch.randn(len(i), k, cfg.z_dim, device=dev)
                     x2 = self.G(z2, c[i, :k], i)
-                    lz = (x2 - fake[i, :k]).abs().mean((1, 2)) / (z2 - z[i, :k]).abs().mean((1, 2))
-                    per["mode_seeking"] = 1.0 / (lz + 1e-5)
+                    per["mode_seeking"] = mode_seeking_loss(fake[i, :k], x2, z[i, :k], z2,
+                                                            dim=(1, 2))
                 if len(i := self.idx["regression"]):
-                    z_hat = self.E(fake[i, :k], c[i, :k], i)
-                    per["regression"] = (z_hat - z[i, :k]).abs().mean((1, 2))
+                    per["regression"] = latent_regression_loss(
+                        self.E(fake[i, :k], c[i, :k], i), z[i, :k], dim=(1, 2))
                 terms = {"adv": adv.sum(),
                          **{r: (self.lam[self.idx[r]] * v).sum() for r, v in per.items()}}
             ratios = {}
@@ -380,7 +385,8 @@ class DivCoToy(Method):
         if self.E is not None:  # E's own loss: regress z from G's (fixed) output
             i = self.idx["regression"]
             with ctx.autocast():
-                loss_e = (self.E(fake[i, :k].detach(), c[i, :k], i) - z[i, :k]).abs().mean((1, 2))
+                loss_e = latent_regression_loss(self.E(fake[i, :k].detach(), c[i, :k], i),
+                                                z[i, :k], dim=(1, 2))
             ctx.optimize("E", {"regression": loss_e.sum()})
             out["E_regression"] = loss_e.detach().mean()
         return out
