@@ -492,8 +492,8 @@ assert all(math.isfinite(v) for v in metrics.values() if isinstance(v, float))
 #   (aim 0.9). The figure shows why: every generator lays a continuous arc along the ring
 #   instead of separate blobs (a continuous G of a connected z has to *tear* the Gaussian into
 #   16 pieces, and GAN training sharpens those tears slowly; 12,000 steps reached 0.78).
-#   R1, wider or deeper networks, a larger batch or lr, z in R^8 and fewer modes did not change
-#   this at a few thousand steps (docs/design.md). `full` trains 40,000 steps.
+#   R1, wider networks, a larger batch or lr, z in R^8 and fewer modes did not change this at
+#   1,500-4,000 steps (docs/design.md). `full` trains 40,000 steps.
 # * With arcs that pass through every mode, nobody drops a mode (the plain GAN covers 15.8 of
 #   16) and nobody crosses to the other class (wrong mass 0 everywhere), so "DivCo fixes mode
 #   dropping", "latent regression misses modes" and "mode seeking ignores the class" cannot be
