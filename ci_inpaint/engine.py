@@ -216,9 +216,19 @@ class RunResult:
 
 # ----------------------------------------------------------------------------- the engine
 RUN_FILES = {"config.yaml", "env.json", "metrics.jsonl", "tb", "checkpoints", "result.json",
-             "resumes.jsonl"}  # what a run directory holds; anything else means "not ours"
+             "resumes.jsonl", "sources.json"}  # what a run directory holds; anything else means "not ours"
 _NO_BAD = 1 << 62  # "no non-finite value yet" in the device-side flag
 _TERMS = 1 << 16  # the flag encodes step * _TERMS + term index
+
+
+def read_sources(run_dir: str | Path) -> dict[str, str]:
+    """The ``sources.json`` of a run directory (see :meth:`Method.sources`); {} when absent."""
+    try:
+        return json.loads((Path(run_dir) / "sources.json").read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError):
+        return {"?": "unreadable sources.json"}  # never equal to a real digest: not reused
 
 
 def _is_lr_key(k: str) -> bool:
@@ -235,6 +245,7 @@ class Engine:
             raise ConfigError("--resume and --overwrite contradict each other: pass only one")
         method_cls.validate(cfg)
         self.method_cls, self.cfg = method_cls, cfg
+        self.sources = method_cls.sources(cfg)  # digests of the files cfg names by path
         self.run_dir = Path(run_dir)
         self.ckpt_dir = self.run_dir / "checkpoints"
         self._init_distributed()
@@ -278,6 +289,7 @@ class Engine:
         self._last_ckpt_step: int | None = None
         self._resumed_changes: dict[str, tuple[Any, Any]] = {}
         if resume:
+            self._check_sources()
             self._load(self.ckpt_dir / "last.pt")
         self._write_run_files()
 
@@ -353,10 +365,26 @@ class Engine:
         self._barrier()
         return resume and has_ckpt
 
+    def _check_sources(self) -> None:
+        """Refuse to resume on top of another stage-1 checkpoint (or other named file)."""
+        saved = read_sources(self.run_dir)
+        bad = sorted(k for k in {*saved, *self.sources} if saved.get(k) != self.sources.get(k))
+        if bad:
+            names = ", ".join(f"{k}={getattr(self.cfg, k, '?')!r}" for k in bad)
+            raise CheckpointError(
+                f"{names}: the file changed since {self.run_dir} started (another digest than "
+                "its sources.json): restore that file, or start over with --overwrite")
+
     def _write_run_files(self) -> None:
         if self.is_main:
             cfg = {"method": self.method_cls.name, **self.cfg.to_dict()}
             atomic_write_text(self.run_dir / "config.yaml", yaml.safe_dump(cfg, sort_keys=False))
+            src = self.run_dir / "sources.json"
+            if self.sources:
+                atomic_write_text(src, json.dumps(self.sources, indent=2, sort_keys=True))
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    src.unlink()
             atomic_write_text(self.run_dir / "env.json",
                               json.dumps(environment_info(self.device), indent=2))
             if self._resumed_changes:

@@ -166,3 +166,38 @@ def test_evaluate_run_metrics_and_named_fid(tmp_path):
     assert out["fid_label"] == "fid_pool2 (n=20)" and out["fid_pool2"] >= 0
     assert {"l1", "psnr", "ssim", "ring_l1", "ring_grad"} <= set(out)
     assert "fid_pool2" not in evaluate_run(M, 20, fid=False)
+
+
+def test_retrained_stage1_retrains_stage2_and_refuses_a_resume(tmp_path):
+    """A stage-2 run names its stage 1 by folder; the digest in sources.json ties it to the
+    checkpoint: after stage 1 is trained again (other knobs, same folder) train_run trains
+    stage 2 again instead of loading the run made from the old encoder, and the engine refuses to
+    resume on top of the new one."""
+    import json
+
+    from ci_inpaint.data.download import hash_file
+    from ci_inpaint.experiments.runs import train_run
+
+    s1 = tmp_path / "moco-s0"
+    train_run("daf_moco", s1, "smoke", steps=2, progress="off")
+    first = train_run("daf", tmp_path / "d", "smoke", init=str(s1), steps=2, progress="off")
+    saved = json.loads((tmp_path / "d" / "sources.json").read_text())
+    assert saved == {"init": hash_file(s1 / "checkpoints" / "last.pt")}
+    again = train_run("daf", tmp_path / "d", "smoke", init=str(s1), steps=2, progress="off")
+    assert again.history == [] and again.steps_done == 2  # unchanged stage 1: loaded
+    train_run("daf_moco", s1, "smoke", steps=2, lr=0.1, progress="off")  # stage 1 again
+    assert hash_file(s1 / "checkpoints" / "last.pt") != saved["init"]
+    third = train_run("daf", tmp_path / "d", "smoke", init=str(s1), steps=2, progress="off")
+    assert third.history != []  # trained, not loaded
+    ref = torch.load(s1 / "checkpoints" / "last.pt", weights_only=False)["modules"]["E_q"]
+    old = first.method.G.encoder.state_dict()
+    assert any(not torch.equal(v, ref[f"encoder.{k}"]) for k, v in old.items())
+    # a checkpoint made from the old stage 1 cannot be resumed on top of the new one
+    (tmp_path / "d" / "sources.json").write_text(json.dumps(saved))
+    with pytest.raises(CheckpointError, match="init=.*changed since"):
+        train("daf", "smoke", tmp_path / "d", resume=True, init=str(s1), steps=4, progress="off")
+
+
+def test_run_without_named_files_writes_no_sources(tmp_path):
+    train("daf", "smoke", tmp_path / "r", steps=1, progress="off")
+    assert not (tmp_path / "r" / "sources.json").exists()

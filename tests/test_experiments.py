@@ -195,3 +195,20 @@ def test_monce_paired_claims_mirror_the_welch_ones():
     assert [c.text for c in paired] == [f"(paired) {c.text}" for c in welch]
     assert {c.verdict for c in welch} == {INCONCLUSIVE}
     assert [c.verdict for c in paired] == [HOLDS, HOLDS, HOLDS, HOLDS]
+
+
+def test_path_digests_of_files_runs_and_missing(tmp_path):
+    from types import SimpleNamespace
+
+    from ci_inpaint.data.download import hash_file
+    from ci_inpaint.methods import path_digests
+
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "run" / "checkpoints" / "last.pt").write_bytes(b"weights")
+    (tmp_path / "enc.pt").write_bytes(b"encoder")
+    cfg = SimpleNamespace(init=str(tmp_path / "run"), known_encoder=str(tmp_path / "enc.pt"),
+                          other="", gone=str(tmp_path / "missing.pt"))
+    got = path_digests(cfg, "init", "known_encoder", "other", "gone")
+    assert got == {"init": hash_file(tmp_path / "run" / "checkpoints" / "last.pt"),
+                   "known_encoder": hash_file(tmp_path / "enc.pt")}
+    assert got["init"].startswith("sha256:") and got["init"] != got["known_encoder"]

@@ -142,3 +142,24 @@ def _table_from(rows):
     from ci_inpaint.experiments import aggregate
 
     return aggregate(rows, ["l1", "ring_l1"])
+
+
+def test_a_retrained_stage1_is_never_a_reused_row(tmp_path):
+    """A stage-1-only change (stage 1 retrained in the same folder): the Table II runs of the
+    contrastive variants are trained again from the new checkpoint (their config, which names
+    the folder only, is unchanged), the others are reloaded."""
+    import json
+
+    from ci_inpaint.data.download import hash_file
+
+    variants = ("c0d0", "c1d0")
+    rows = exp.run_table2([3], tmp_path, "smoke", fid=False, progress="off", variants=variants)
+    s1 = exp.stage1_dir(tmp_path, 3)
+    old = hash_file(s1 / "checkpoints" / "last.pt")
+    again = exp.run_table2([3], tmp_path, "smoke", fid=False, progress="off", variants=variants,
+                           stage1={"lr": 0.1})
+    new = hash_file(s1 / "checkpoints" / "last.pt")
+    src = json.loads((tmp_path / "table2" / again[1]["run"] / "sources.json").read_text())
+    assert new != old and src == {"init": new}
+    assert not (tmp_path / "table2" / again[0]["run"] / "sources.json").exists()
+    assert again[0]["l1"] == rows[0]["l1"] and again[1]["l1"] != rows[1]["l1"]

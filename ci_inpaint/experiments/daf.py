@@ -86,9 +86,9 @@ def run_stage1(seeds, out: str | Path, profile: str = "quick", workers: int = 1,
                threads: int = 1, stage1: dict[str, Any] | None = None,
                **knobs: Any) -> list[dict[str, Any]]:
     """Stage 1 per seed into ``out/stage1/moco-s<seed>``; ``knobs`` of :data:`SHARED` (those
-    stage 2 gets too) and ``stage1`` (stage-1-only knobs) configure it. A stage-2 run does not
-    see a change of ``stage1`` alone (its config names the stage-1 folder, not its contents):
-    give such a variation its own ``out``."""
+    stage 2 gets too) and ``stage1`` (stage-1-only knobs) configure it. A stage-2 run records
+    the digest of the stage-1 checkpoint it started from (``sources.json``), so a retrained
+    stage 1 retrains the stage-2 runs built on it."""
     k = {**{a: b for a, b in knobs.items() if a in SHARED or a in ("device", "progress")},
          **(stage1 or {})}
     return run_grid(stage1_cell, ["moco"], seeds, Path(out) / "stage1", profile=profile, knobs=k,
@@ -101,9 +101,15 @@ def run_table2(seeds, out: str | Path, profile: str = "quick", workers: int = 1,
                variants: tuple[str, ...] = ORDER, **knobs: Any) -> list[dict[str, Any]]:
     """Table II: each variant x seed into ``out/table2/<variant>-s<seed>``, after stage 1
     (:func:`run_stage1`, loaded when finished). Returns the stage-2 rows."""
+    from ..data.download import hash_file
+
+    seeds = list(seeds)
     run_stage1(seeds, out, profile, workers, threads, stage1, **knobs)
+    # the stage-1 checkpoints in the cells' key: a retrained stage 1 is never a reused row
+    digests = {str(s): hash_file(stage1_dir(out, s) / "checkpoints" / "last.pt") for s in seeds}
     options = {"stage1": str(Path(out) / "stage1"), "n": n or EVAL_N[profile], "fid": fid,
-               "feature_net": feature_net, "stage1_knobs": stage1 or {}}
+               "feature_net": feature_net, "stage1_knobs": stage1 or {},
+               "stage1_digests": digests}
     return run_grid(table2_cell, {v: VARIANTS[v] for v in variants}, seeds, Path(out) / "table2",
                     profile=profile, knobs=knobs, options=options, workers=workers,
                     threads=threads, desc="DAF Table II")

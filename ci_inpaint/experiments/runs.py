@@ -2,9 +2,11 @@
 
 A run directory is *finished* when it holds ``result.json`` and ``checkpoints/last.pt`` (the
 engine writes result.json last) and its ``config.yaml`` equals the config asked for, apart from
-knobs that do not change the result (:data:`NOT_RESULT`). Such a run is loaded, not retrained.
-A run with a checkpoint but no result.json (killed) under the same config is resumed; anything
-else starts over in that directory.
+knobs that do not change the result (:data:`NOT_RESULT`), and the files its config names by
+path have the digests of its ``sources.json`` (:meth:`ci_inpaint.methods.Method.sources`: a
+stage-2 run is trained again after its stage-1 checkpoint changed). Such a run is loaded, not
+retrained. A run with a checkpoint but no result.json (killed) under the same config and
+sources is resumed; anything else starts over in that directory.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import torch
 import yaml
 
 from ..config import resolve_config
-from ..engine import CKPT_FORMAT, RunResult, seed_everything, train
+from ..engine import CKPT_FORMAT, RunResult, read_sources, seed_everything, train
 from ..errors import CheckpointError
 from ..methods import get_method
 
@@ -36,11 +38,14 @@ def saved_config(run_dir: str | Path) -> dict[str, Any] | None:
     return yaml.safe_load(path.read_text()) if path.is_file() else None
 
 
-def is_finished(run_dir: str | Path, method: str, cfg_dict: dict[str, Any]) -> bool:
+def is_finished(run_dir: str | Path, method: str, cfg_dict: dict[str, Any],
+                sources: dict[str, str] | None = None) -> bool:
     d = Path(run_dir)
     saved = saved_config(d)
     return (saved is not None and saved.get("method") == method and (d / "result.json").is_file()
-            and (d / "checkpoints" / "last.pt").is_file() and _comparable(saved) == _comparable(cfg_dict))
+            and (d / "checkpoints" / "last.pt").is_file()
+            and _comparable(saved) == _comparable(cfg_dict)
+            and (sources is None or read_sources(d) == sources))
 
 
 def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> RunResult:
@@ -84,12 +89,14 @@ def train_run(method: str, run_dir: str | Path, profile: str = "quick", **knobs:
     d = Path(run_dir)
     cls = get_method(method)
     cfg = resolve_config(cls.Config, profile, knobs, method=method)
-    if is_finished(d, method, {"method": method, **cfg.to_dict()}):
+    sources = cls.sources(cfg)
+    if is_finished(d, method, {"method": method, **cfg.to_dict()}, sources):
         return load_run(d)
     saved = saved_config(d)
     resume = ((d / "checkpoints" / "last.pt").is_file() and saved is not None
               and saved.get("method") == method
-              and _comparable(saved) == _comparable(cfg.to_dict()))
+              and _comparable(saved) == _comparable(cfg.to_dict())
+              and read_sources(d) == sources)
     if resume:
         try:
             return train(method, profile, d, resume=True, **knobs)

@@ -68,6 +68,15 @@ class Method:
                               f"(got {cfg.data_root!r}): drop data_root")
         cls.check_config(cfg)
 
+    @classmethod
+    def sources(cls, cfg: TrainConfig) -> dict[str, str]:
+        """Digests of files this run reads that its config names only by path (a stage-1
+        checkpoint, a user's encoder file): ``{knob: digest}``. The engine writes them to
+        ``sources.json`` and refuses a resume after one changed; a finished run whose sources
+        changed is trained again by :func:`ci_inpaint.experiments.runs.train_run`. A missing file
+        is left out (the method's own error names it)."""
+        return {}
+
     def __init__(self, cfg: TrainConfig, device: torch.device):
         self.cfg = cfg
         self.device = device
@@ -101,6 +110,25 @@ class Method:
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
         pass
+
+
+def path_digests(cfg: TrainConfig, *knobs: str) -> dict[str, str]:
+    """``{knob: "sha256:<hex>"}`` of the files that path knobs of ``cfg`` name (a run directory
+    stands for its ``checkpoints/last.pt``), for :meth:`Method.sources`; empty knobs and missing
+    files are left out."""
+    from pathlib import Path
+
+    from ..data.download import hash_file
+
+    out = {}
+    for k in knobs:
+        if not (v := getattr(cfg, k)):
+            continue
+        p = Path(v).expanduser()
+        f = p / "checkpoints" / "last.pt" if p.is_dir() else p
+        if f.is_file():
+            out[k] = hash_file(f)
+    return out
 
 
 def register(cls: type[Method]) -> type[Method]:

@@ -63,7 +63,7 @@ from ..losses.gan import (
     r1_penalty,
 )
 from ..nn.contrasfill import ContrasFillDiscriminator, ContrasFillGenerator, UnknownEncoder
-from . import Method, register
+from . import Method, path_digests, register
 
 VARIANTS = ("contrasfill", "comod", "contrasfill1", "concat", "k-u", "u-k", "repredict")
 SINGLE = ("comod", "contrasfill1")  # one code z, no known/unknown split
@@ -236,6 +236,10 @@ class ContrasFill(Method):
         elif cfg.data_root:
             raise ConfigError(f"dataset=factor_shapes is synthetic and reads no data_root "
                               f"(got {cfg.data_root!r}): drop data_root")
+
+    @classmethod
+    def sources(cls, cfg: ContrasFillConfig) -> dict[str, str]:
+        return path_digests(cfg, "known_encoder")  # the user's E_k file (celebamask_hq)
 
     def __init__(self, cfg: ContrasFillConfig, device: torch.device):
         super().__init__(cfg, device)

@@ -52,7 +52,7 @@ from ..losses.moco import KeyQueue, moco_loss, momentum_update
 from ..losses.nce import similarity
 from ..losses.perceptual import perceptual_loss, style_loss, term_name, vgg_features
 from ..nn.daf import Critic, DAFGenerator, SiameseBranch, masked_input
-from . import Method, register
+from . import Method, path_digests, register
 
 BUNDLED = ("photos", "lfw")
 STAGE1_DATA = BUNDLED + ("folder",)
@@ -327,6 +327,10 @@ class DAFInpaint(_DAFMethod):
         if smallest < 2**cfg.d_down:
             raise ConfigError(f"the critic's {cfg.d_down} stride-2 convs need >= {2**cfg.d_down} "
                               f"px but scale {cfg.q_layers} of Q is {smallest} px: lower d_down")
+
+    @classmethod
+    def sources(cls, cfg: DAFConfig) -> dict[str, str]:
+        return path_digests(cfg, "init")  # a retrained stage 1 makes this another run
 
     def __init__(self, cfg: DAFConfig, device: torch.device):
         super().__init__(cfg, device)
