@@ -51,7 +51,7 @@ class TrainConfig:
     grad_clip: float = 0.0  # >0 clips each optimiser's gradient norm to this value
     progress: str = "auto"  # auto | on | off: tqdm bar (auto = only in an interactive terminal)
     threads: int = 0  # torch intra-op threads while this run trains (0 = leave the process default)
-    sync_batchnorm: bool = False  # under torchrun: SyncBatchNorm (default: rank 0's BN buffers broadcast)
+    sync_batchnorm: bool = False  # torchrun on GPUs: SyncBatchNorm (default: rank 0's BN buffers broadcast)
 
     # per-profile overrides; subclasses extend these dicts (see profile_overrides)
     PROFILES: ClassVar[dict[str, dict[str, Any]]] = {

@@ -252,6 +252,10 @@ class Engine:
         self.device = select_device(cfg.device, self.local_rank)
         self.dtype = amp_dtype(cfg.amp, self.device)
         self.channels_last = cfg.channels_last and self.device.type == "cuda"
+        if cfg.sync_batchnorm and self.world > 1 and self.device.type not in ("cuda", "xpu"):
+            raise ConfigError(  # torch's SyncBatchNorm refuses CPU tensors at the first forward
+                f"sync_batchnorm=true needs GPUs (torch's SyncBatchNorm has no {self.device.type} "
+                "kernel): drop it on CPU, where BatchNorm buffers are broadcast from rank 0")
         resume = self._prepare_run_dir(resume, overwrite)
 
         with self._threads():

@@ -257,3 +257,18 @@ def test_jsonl_has_every_step_and_history_the_window_means(tmp_path):
     assert [r["step"] for r in windows] == [5, 10, 15, 20]
     first = sum(r["mse"] for r in per_step[:5]) / 5
     assert windows[0]["mse"] == pytest.approx(first, rel=1e-12)
+
+
+@pytest.mark.timeout(240)
+def test_sync_batchnorm_on_cpu_ranks_is_refused_before_anything_is_written(tmp_path):
+    """torch's SyncBatchNorm has no CPU kernel: two gloo ranks get one line naming the fix at
+    start-up, not a traceback from the first forward pass after the run directory was made."""
+    out = tmp_path / "sbn"
+    r = subprocess.run(
+        [PY, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+         "-m", "ci_inpaint.cli", "train", "toy_regression", "--profile", "smoke", "--out", str(out),
+         "--set", "device=cpu", "steps=4", "progress=off", "batchnorm=true", "sync_batchnorm=true"],
+        capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=220)
+    assert r.returncode != 0
+    assert "sync_batchnorm=true needs GPUs" in r.stderr and "drop it on CPU" in r.stderr
+    assert "[rank0]: Traceback" not in r.stderr and not out.exists()  # (torchrun's own remains)
