@@ -137,3 +137,27 @@ def test_missing_encoder_file_is_a_data_error(tmp_path):
 
     with pytest.raises(DataError, match="TorchScript"):
         KnownEncoder(str(tmp_path / "nope.pt"))
+
+
+def test_experiment_claims_welch_and_paired_from_synthetic_rows():
+    """ContrasFill's KFFA beats CoMod's by 2 in every seed under a seed effect of +-30 shared by
+    all variants: Welch is inconclusive, the paired interval holds; a claim within one variant
+    (Table 2: known varied vs fixed) pairs the two metrics of the same model; variants that did
+    not run give no claims."""
+    from ci_inpaint.experiments import aggregate
+    from ci_inpaint.experiments import contrasfill as exp
+
+    shift = (0.0, 30.0, -25.0)
+    rows = [{"variant": v, "seed": s, "kffa": 50 + shift[s] + (2.0 if v == "contrasfill" else 0)
+             + 0.1 * ((s + i) % 2), "lpips": 0.2, "kffa_known_varied": 60 + shift[s],
+             "kffa_known_fixed": 55 + shift[s] + 0.1 * s}
+            for i, v in enumerate(("contrasfill", "comod")) for s in range(3)]
+    welch = {c.text: c for c in exp.claims(aggregate(rows), "fid_x")}
+    paired = {c.text: c for c in exp.paired_claims(rows, "fid_x")}
+    k = "ContrasFill has a larger KFFA than CoModGAN"
+    assert welch[f"Table 1: {k}"].verdict == "inconclusive"
+    assert paired[f"Table 1 (paired): {k}"].verdict == "holds"
+    t2 = [c for t, c in paired.items() if t.startswith("Table 2 (paired)")]
+    assert len(t2) == 1 and t2[0].verdict == "holds" and "varied - fixed" in t2[0].ours
+    assert set(welch) == {t.replace(" (paired)", "") for t in paired}  # same claims, both ways
+    assert not any("ContrasFill-1" in t or "concat" in t for t in paired)  # those did not run

@@ -196,3 +196,28 @@ def test_hole_fill_reaches_g_input_and_negatives():
     h16[..., 4:9, 4:9] = 1
     assert not torch.equal(G0(x16, h16), G1(x16, h16))  # white holes are a different input
     assert _method("full", hole_fill=1.0).G.fill == 1.0
+
+
+def test_paired_claims_see_through_a_shared_seed_effect():
+    """Seed s shifts every variant's L1 by the same large amount; each addition lowers it by
+    0.002 in every seed: Welch's interval cannot separate the rows, the paired one can."""
+    from ci_inpaint.experiments import aggregate
+    from ci_inpaint.experiments import scat as exp
+
+    rows = []
+    for i, v in enumerate(("baseline", "scat", "text", "full", "full_code")):
+        for s, shift in enumerate((0.0, 0.05, -0.04, 0.02)):
+            r = {"variant": v, "seed": s}
+            for b in exp.BUCKETS:
+                r[f"l1pm_{b}"] = 0.1 + shift - 0.002 * min(i, 3) + 0.0001 * ((s * 7 + i) % 3)
+            rows.append(r)
+    welch = {c.text: c for c in exp.ablation_claims(aggregate(rows), "fid_x")}
+    paired = {c.text: c for c in exp.paired_claims(rows, "fid_x")}
+    text = "Baseline-1 (+SCAT) < Baseline on l1pm (40-60 %)"
+    assert welch[f"Table 3: {text}"].verdict == "inconclusive"
+    assert paired[f"Table 3 (paired): {text}"].verdict == "holds"
+    assert "baseline" in paired[f"Table 3 (paired): {text}"].ours  # names of the variants
+    # only the L1 rows exist: 3 ablation + 3 bucket + the temperature claim (no white-hole runs)
+    assert len(paired) == 7
+    t = paired["(paired) " + exp.TEMPERATURE[0]]
+    assert t.verdict == "inconclusive" and "t=0.07 - no t" in t.ours  # full == full_code here

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .claims import Claim, Reference, compare
+from .claims import Claim, Reference, compare, compare_paired, paired_values
 from .grid import Cell, run_grid
 from .runs import load_run
 from .stats import Stat
@@ -111,65 +111,93 @@ def _metric_key(m: str, fid_key: str) -> str:
     return fid_key if m == "fid" else m
 
 
-def ablation_claims(table: dict[str, dict[str, Stat]], fid_key: str) -> list[Claim]:
-    """Table 3: each addition improves each metric over the previous row (40-60 % masks)."""
-    claims = []
+def _ablation_specs(fid_key: str) -> list[tuple]:
+    """(claim, key, variant a, variant b, op, paper, names in the evidence) of Table 3: each
+    addition improves each metric over the previous row (40-60 % masks)."""
+    specs = []
     for m in ("l1pm", "psnr", "ssim", "fid"):
-        k = f"{_metric_key(m, fid_key)}_40-60"
-        op = "<" if LOWER[m] else ">"
+        k, op = f"{_metric_key(m, fid_key)}_40-60", "<" if LOWER[m] else ">"
         for i in range(1, len(ABLATION)):
             a, b = ABLATION[i], ABLATION[i - 1]
-            if a not in table or b not in table or k not in table[a]:
-                continue
-            ref = Reference(f"{NAMES[a]} {T3[m][i]:g} vs {NAMES[b]} {T3[m][i - 1]:g}", T3_SOURCE)
-            c = compare(f"Table 3: {NAMES[a]} {op} {NAMES[b]} on {m} (40-60 %)", table[a][k],
-                        table[b][k], op, (a, b), ref)
-            c.why = "" if c.verdict == "holds" else WHY
-            claims.append(c)
-    return claims
+            specs.append((f"Table 3: {NAMES[a]} {op} {NAMES[b]} on {m} (40-60 %)", k, a, b, op,
+                          Reference(f"{NAMES[a]} {T3[m][i]:g} vs {NAMES[b]} {T3[m][i - 1]:g}",
+                                    T3_SOURCE), (a, b)))
+    return specs
 
 
-def bucket_claims(table: dict[str, dict[str, Stat]], fid_key: str) -> list[Claim]:
+def _bucket_specs(fid_key: str) -> list[tuple]:
     """Table 2 read as the full model vs Baseline in each bucket (the paper gives the full
     model's CelebA numbers per bucket; Baseline only at 40-60 %, Table 3)."""
-    claims = []
+    specs = []
     for m in ("l1pm", "psnr", "ssim", "fid"):
         op = "<" if LOWER[m] else ">"
         for j, b in enumerate(BUCKETS):
-            k = f"{_metric_key(m, fid_key)}_{b}"
-            if k not in table.get("full", {}):
-                continue
             paper = f"Proposed {T2['CelebA'][m][j]:g}"
             if b == "40-60":
                 paper += f", Baseline {T3[m][0]:g} (Table 3)"
-            c = compare(f"Table 2: the full model {op} Baseline on {m} ({b} %)", table["full"][k],
-                        table["baseline"][k], op, ("full", "baseline"),
-                        Reference(paper, T2_SOURCE.format("CelebA")))
-            c.why = "" if c.verdict == "holds" else WHY
-            claims.append(c)
-    return claims
+            specs.append((f"Table 2: the full model {op} Baseline on {m} ({b} %)",
+                          f"{_metric_key(m, fid_key)}_{b}", "full", "baseline", op,
+                          Reference(paper, T2_SOURCE.format("CelebA")), ("full", "baseline")))
+    return specs
+
+
+# the paper's temperature vs the code's none (no number is published, so the claim is the one
+# its Eq. 4 implies), and our diagnostic: white holes in x~ vs the paper's zero holes
+TEMPERATURE = ("Eq. 4 with t = 0.07 (paper) gives a lower L1 than no temperature (code), 40-60 %",
+               "l1pm_40-60", "full", "full_code", "<",
+               Reference("no number published (the code stores t = 0.07 but never applies it)",
+                         "Eq. 4; README pitfalls"), ("t=0.07", "no t"))
+FILL = ("x~ with white holes (AOT-GAN trainer) gives the full model a lower L1 than x ⊙ m "
+        "(paper), 40-60 %", "l1pm_40-60", "full_white", "full", "<",
+        Reference("no number published", "Notations (x~ = x ⊙ m)"), ("white", "zero"))
+
+
+def _welch(specs, table: dict[str, dict[str, Stat]]) -> list[Claim]:
+    out = []
+    for text, k, a, b, op, ref, names in specs:
+        if k in table.get(a, {}) and k in table.get(b, {}):
+            out.append(_why(compare(text, table[a][k], table[b][k], op, names, ref)))
+    return out
+
+
+def _why(c: Claim) -> Claim:
+    c.why = "" if c.verdict == "holds" else WHY
+    return c
+
+
+def ablation_claims(table: dict[str, dict[str, Stat]], fid_key: str) -> list[Claim]:
+    """Table 3 (:func:`_ablation_specs`) from the aggregate over seeds (Welch)."""
+    return _welch(_ablation_specs(fid_key), table)
+
+
+def bucket_claims(table: dict[str, dict[str, Stat]], fid_key: str) -> list[Claim]:
+    """Table 2 per bucket (:func:`_bucket_specs`) from the aggregate over seeds (Welch)."""
+    return _welch(_bucket_specs(fid_key), table)
 
 
 def temperature_claim(table: dict[str, dict[str, Stat]]) -> Claim:
-    """The paper's temperature vs the code's none: no number is published, so the claim is the
-    paper's implied one (its Eq. 4 has t) on the 40-60 % L1."""
-    k = "l1pm_40-60"
-    c = compare("Eq. 4 with t = 0.07 (paper) gives a lower L1 than no temperature (code), 40-60 %",
-                table["full"][k], table["full_code"][k], "<", ("t=0.07", "no t"),
-                Reference("no number published (the code stores t = 0.07 but never applies it)",
-                          "Eq. 4; README pitfalls"))
-    c.why = "" if c.verdict == "holds" else WHY
-    return c
+    """The paper's temperature vs the code's none (:data:`TEMPERATURE`)."""
+    return _welch([TEMPERATURE], table)[0]
 
 
 def fill_claim(table: dict[str, dict[str, Stat]]) -> Claim:
-    """Our diagnostic (no number in the paper): white holes in x~ vs the paper's zero holes."""
-    k = "l1pm_40-60"
-    c = compare("x~ with white holes (AOT-GAN trainer) gives the full model a lower L1 than "
-                "x ⊙ m (paper), 40-60 %", table["full_white"][k], table["full"][k], "<",
-                ("white", "zero"), Reference("no number published", "Notations (x~ = x ⊙ m)"))
-    c.why = "" if c.verdict == "holds" else WHY
-    return c
+    """Our diagnostic (no number in the paper): white holes in x~ (:data:`FILL`)."""
+    return _welch([FILL], table)[0]
+
+
+def paired_claims(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]:
+    """Every claim above again, decided over *matched* seeds (:func:`compare_paired`): seed s
+    fixes the data order and the mask stream of every variant, so the per-seed differences drop
+    the spread the variants share. Claims whose variants did not run are left out."""
+    out = []
+    for text, k, a, b, op, ref, names in (_ablation_specs(fid_key) + _bucket_specs(fid_key)
+                                          + [TEMPERATURE, FILL]):
+        vals = paired_values(rows, k)
+        if a in vals and b in vals:
+            head, _, rest = text.partition(": ")
+            text = f"{head} (paired): {rest}" if rest else f"(paired) {text}"
+            out.append(_why(compare_paired(text, vals[a], vals[b], op, names, ref)))
+    return out
 
 
 # ----------------------------------------------------------------------------- figures
@@ -221,5 +249,5 @@ def plot_samples(methods: dict[str, Any], images, masks, n: int = 6):
 
 
 __all__ = ["ABLATION", "BUCKETS", "METRICS", "NAMES", "N_PER_BUCKET", "T2", "T3",
-           "ablation_claims", "bucket_claims", "fill_claim", "load_methods", "paper_metrics", "plot_s_history",
+           "ablation_claims", "bucket_claims", "fill_claim", "load_methods", "paired_claims", "paper_metrics", "plot_s_history",
            "plot_samples", "run_ablation", "scat_cell", "temperature_claim", "variants"]
