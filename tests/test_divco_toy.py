@@ -275,7 +275,12 @@ def test_fig1_grid_deals_members_to_fixed_parts_and_reuses_them(tmp_path, monkey
     rows = exp.run_fig1([0, 1], tmp_path, "smoke", grid=(0.1, 1.0), steps=2, eval_n=50,
                         progress="off")
     assert [(r["reg"], r["lambda"], r["seed"]) for r in rows] == members[0::2] + members[1::2]
-    assert {r["run"] for r in rows} == {"part0-s0", "part1-s0"}
+    assert {r["run"] for r in rows} == {"part-s0", "part-s1"}  # part j runs under seed j
+    import yaml
+
+    cfgs = [yaml.safe_load((tmp_path / f"part-s{j}" / "config.yaml").read_text()) for j in (0, 1)]
+    assert [c["seed"] for c in cfgs] == [0, 1]
+    assert [int(x) for x in cfgs[0]["member_seeds"].split(",")] == [s for *_, s in members[0::2]]
     assert all(0 <= r["on_mode"] <= 1 and r["n_modes"] == 16 for r in rows)
     calls = []
     monkeypatch.setattr(exp, "toy_members_cell", lambda cell: calls.append(cell) or {})
@@ -321,3 +326,35 @@ def test_image_claims_paired_use_matched_seeds():
     assert [c.verdict for c in paired] == [HOLDS, HOLDS, HOLDS]
     assert "over 3 matched seeds" in paired[0].evidence and paired[2].paper.source == exp.T4_SOURCE
     assert exp.image_claims_paired([r for r in rows if r["variant"] != "none"], "fid_x") == []
+
+
+def test_member_seeds_give_one_init_per_replica_seed_wherever_the_member_sits():
+    """member_seeds: a member's initial G, D and E are those of its seed alone (the same in
+    another run, at another index, beside other members); two seeds differ; the global RNG
+    after construction does not depend on the seeds."""
+    def build(members, seeds, run_seed):
+        torch.manual_seed(run_seed)
+        m = DivCoToy(DivCoToyConfig(members=members, member_seeds=seeds, hidden=8),
+                     torch.device("cpu"))
+        return m, torch.rand(1)
+
+    a, ra = build("none@0,regression@1,divco@1", "0,1,2", 5)
+    b, rb = build("regression@1,none@0", "2,0", 7)
+    c, rc = build("regression@1,none@0", "3,4", 7)
+    assert torch.equal(rb, rc)  # the seeds do not shift the run's own random stream
+    for (pa, pb) in zip(a.G.parameters(), b.G.parameters()):
+        assert torch.equal(pa[0], pb[1]) and torch.equal(pa[2], pb[0])  # seed 0, seed 2
+        assert not torch.equal(pa[0], pa[1])
+    for (pa, pb) in zip(a.D.parameters(), b.D.parameters()):
+        assert torch.equal(pa[0], pb[1])
+    assert not any(torch.equal(pb[0], pc[0]) for pb, pc in zip(b.G.parameters(), c.G.parameters()))
+    # a member's weights equal a single run's under the same seed
+    torch.manual_seed(0)
+    single = DivCoToy(DivCoToyConfig(regularizer="none", member_seeds="2", hidden=8),
+                      torch.device("cpu"))
+    for ps, pa in zip(single.G.parameters(), a.G.parameters()):
+        assert torch.equal(ps[0], pa[2])
+    with pytest.raises(ConfigError, match="2 seeds for 3 member"):
+        DivCoToy.validate(DivCoToyConfig(members="none@0,divco@1,divco@2", member_seeds="0,1"))
+    with pytest.raises(ConfigError, match="whole numbers"):
+        DivCoToy.validate(DivCoToyConfig(members="none@0", member_seeds="zero"))

@@ -47,9 +47,11 @@ def variants(regs: tuple[str, ...]) -> dict[str, dict[str, str]]:
 
 # ----------------------------------------------------------------------------- cells
 def toy_members_cell(cell: Cell) -> dict[str, Any]:
-    """One part of Fig. 1's grid: train (or load) a ``divco_toy`` run of several members
-    (``cell.knobs["members"]``) and return each member's toy metrics in a list."""
-    res = cell.train("divco_toy")
+    """One part of Fig. 1's grid: train (or load) a ``divco_toy`` run of several members and
+    return each member's toy metrics in a list. ``cell.options["parts"][str(cell.seed)]`` holds
+    the part's ``members`` and ``member_seeds`` (else they come from the knobs)."""
+    part = cell.options.get("parts", {}).get(str(cell.seed), {})
+    res = cell.train("divco_toy", **part)
     n = len(res.method.members)
     members = [dict(res.metrics)] if n == 1 else [
         {k[len(f"m{i}_"):]: v for k, v in res.metrics.items() if k.startswith(f"m{i}_")}
@@ -77,29 +79,39 @@ def toy_variant(reg: str, lam: float) -> str:
 
 
 def fig1_members(seeds, regs: tuple[str, ...] = TOY_REGS,
-                 grid: tuple[float, ...] = TOY_LAMBDAS) -> list[tuple[str, float, int]]:
+                 grid: tuple[float, ...] | dict[str, tuple[float, ...]] = TOY_LAMBDAS
+                 ) -> list[tuple[str, float, int]]:
     """Every (regulariser, lambda, seed) of Fig. 1: the plain GAN once per seed, each other
-    regulariser at every lambda of ``grid`` per seed."""
-    return [(r, 0.0 if r == "none" else float(lam), int(s)) for r in regs
-            for lam in ((0.0,) if r == "none" else grid) for s in seeds]
+    regulariser at every lambda of ``grid`` per seed (a dict: each regulariser's own lambdas)."""
+    def lams(r):
+        return (0.0,) if r == "none" else grid[r] if isinstance(grid, dict) else grid
+
+    return [(r, float(lam), int(s)) for r in regs for lam in lams(r) for s in seeds]
 
 
 def run_fig1(seeds, out: str | Path, profile: str = "quick", workers: int = 1, threads: int = 1,
-             regs: tuple[str, ...] = TOY_REGS, grid: tuple[float, ...] = TOY_LAMBDAS,
+             regs: tuple[str, ...] = TOY_REGS,
+             grid: tuple[float, ...] | dict[str, tuple[float, ...]] = TOY_LAMBDAS,
              parts: int = 2, **knobs: Any) -> list[dict[str, Any]]:
     """Fig. 1's whole grid (:func:`fig1_members`) as ``parts`` runs of the batched toy (each
     trains its share of the members at once; ``workers`` of them in parallel), one row per
     member with ``variant`` (``reg@lambda``), ``seed`` (the replica), ``reg``, ``lambda``,
-    ``run`` and ``member`` (its index in that run) and its toy metrics. Members are dealt to the
-    parts round-robin, so the split (and every number) does not depend on ``workers``; a
-    finished part is reused (the grid's cell cache)."""
+    ``run`` and ``member`` (its index in that run) and its toy metrics.
+
+    A member's initial weights come from its replica seed alone (``member_seeds``): the four
+    regularisers of seed s start from one network, and two replicas never share an init. Part j
+    runs under seed j, so its data and noise stream is its own. Members are dealt to the parts
+    round-robin, so the split (and every number) does not depend on ``workers``; a finished part
+    is reused (the grid's cell cache)."""
     members = fig1_members(seeds, regs, grid)
     parts = max(1, min(parts, len(members)))
     share = [members[j::parts] for j in range(parts)]
-    table = {f"part{j}": {"members": ",".join(f"{r}@{lam:g}" for r, lam, _ in sh)}
+    table = {str(j): {"members": ",".join(f"{r}@{lam:g}" for r, lam, _ in sh),
+                      "member_seeds": ",".join(str(s) for _, _, s in sh)}
              for j, sh in enumerate(share)}
-    cell_rows = run_grid(toy_members_cell, table, [0], out, profile=profile, knobs=knobs,
-                         workers=workers, threads=threads, desc="Fig. 1 toy")
+    cell_rows = run_grid(toy_members_cell, ["part"], range(parts), out, profile=profile,
+                         knobs=knobs, options={"parts": table}, workers=workers,
+                         threads=threads, desc="Fig. 1 toy")
     rows = []
     for cr, sh in zip(cell_rows, share):
         for i, ((reg, lam, seed), met) in enumerate(zip(sh, cr["members"])):

@@ -111,11 +111,20 @@ def parse_members(spec: str) -> list[tuple[str, float]]:
     return out
 
 
+def parse_seeds(spec: str) -> list[int]:
+    """``"0,0,1"`` -> [0, 0, 1] (``member_seeds``)."""
+    try:
+        return [int(x) for x in spec.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"member_seeds={spec!r}: write whole numbers, e.g. 0,1,2") from None
+
+
 @dataclass
 class DivCoToyConfig(TrainConfig):
     regularizer: str = "divco"  # none | regression | mode_seeking | divco
     lambda_reg: float = 1.0  # weight of the regulariser (lambda_contra for divco; paper: 1)
     members: str = ""  # several independent toy GANs in one run, e.g. "none@0,divco@1,divco@10"
+    member_seeds: str = ""  # one init seed per member, e.g. "0,0,1" ("": the run's own draw)
     tau: float = 1.0  # temperature of Eq. 2 (paper: 1)
     radius: float = 0.05  # R of the latent cube (ours for z = 2; paper: 0.01 for z = 8)
     num_neg: int = 10  # N negatives per query (paper: 10)
@@ -193,6 +202,23 @@ class MMLP(nn.Module):
         return self.out(x, idx) if top else x
 
 
+def member_init(make, m: int, seeds: list[int] | None = None) -> nn.Module:
+    """``make(m)``: an M-member module (every parameter has the member dim first). With
+    ``seeds``, member i gets the weights ``make(1)`` draws under ``seeds[i]``, whatever its
+    position or run: one replica seed = one initial network for every regulariser (Fig. 1's
+    comparison is paired by seed) and replicas of one setting never share an init. The global
+    RNG is left as if only ``make(m)`` had drawn."""
+    full = make(m)
+    if seeds is None:
+        return full
+    with torch.no_grad(), torch.random.fork_rng(devices=[]):
+        for i, s in enumerate(seeds):  # once at construction, never per step
+            torch.manual_seed(s)
+            for p, q in zip(full.parameters(), make(1).parameters(), strict=True):
+                p[i].copy_(q[0])
+    return full
+
+
 class ToyG(nn.Module):
     """G(z, c) per member: MLP on [z, emb(c)] -> 2 (the paper's argument order G(z, y))."""
 
@@ -254,6 +280,12 @@ class DivCoToy(Method):
             if (cfg.regularizer, cfg.lambda_reg) != ("divco", 1.0):
                 raise ConfigError("members=... sets every member's regulariser and weight: drop "
                                   "regularizer / lambda_reg, or drop members for a single run")
+        if cfg.member_seeds:
+            n = len(parse_members(cfg.members)) if cfg.members else 1
+            seeds = parse_seeds(cfg.member_seeds)
+            if len(seeds) != n:
+                raise ConfigError(f"member_seeds has {len(seeds)} seeds for {n} member(s): give "
+                                  "one per member, e.g. member_seeds=0,1,2")
 
     def __init__(self, cfg: DivCoToyConfig, device: torch.device):
         super().__init__(cfg, device)
@@ -264,8 +296,9 @@ class DivCoToy(Method):
         self.idx = {r: torch.tensor([i for i, (reg, _) in enumerate(self.members) if reg == r],
                                     dtype=torch.long, device=device) for r in REGULARIZERS}
         self.lam = torch.tensor([lam for _, lam in self.members], device=device)
-        self.G = ToyG(m, cfg.z_dim, cfg.hidden).to(device)
-        self.D = ToyD(m, cfg.hidden).to(device)
+        seeds = parse_seeds(cfg.member_seeds) if cfg.member_seeds else None
+        self.G = member_init(lambda k: ToyG(k, cfg.z_dim, cfg.hidden), m, seeds).to(device)
+        self.D = member_init(lambda k: ToyD(k, cfg.hidden), m, seeds).to(device)
         betas = (0.5, 0.999)
         g_params = list(self.G.parameters())
         # E of the latent regression (own optimiser) and DivCo's head on D's features
@@ -273,10 +306,11 @@ class DivCoToy(Method):
         self.head: MLinear | None = None
         self.opt_E: torch.optim.Optimizer | None = None
         if len(self.idx["regression"]):
-            self.E = ToyE(m, cfg.z_dim, cfg.hidden).to(device)
+            self.E = member_init(lambda k: ToyE(k, cfg.z_dim, cfg.hidden), m, seeds).to(device)
             self.opt_E = torch.optim.Adam(self.E.parameters(), lr=cfg.lr, betas=betas)
         if len(self.idx["divco"]) and cfg.encoder_head != "none":
-            self.head = MLinear(m, cfg.hidden, cfg.feat_dim).to(device)
+            self.head = member_init(lambda k: MLinear(k, cfg.hidden, cfg.feat_dim), m,
+                                    seeds).to(device)
             if cfg.encoder_head == "fixed":  # a random projection no loss trains
                 self.head.requires_grad_(False)
             else:
@@ -486,5 +520,5 @@ def toy_metrics(samples: dict[int, torch.Tensor], std: float = STD,
 
 
 __all__ = ["ENCODER_HEADS", "LAYOUTS", "OWNED", "POSITIONS", "PRIVATE", "REGULARIZERS", "STD",
-           "DivCoToy", "DivCoToyConfig", "MLinear", "Member", "parse_members", "sample_real",
-           "toy_metrics"]
+           "DivCoToy", "DivCoToyConfig", "MLinear", "Member", "member_init", "parse_members",
+           "parse_seeds", "sample_real", "toy_metrics"]
