@@ -6,7 +6,9 @@ row}``. A cell's run directory is ``out/<variant>-s<seed>``; when ``fn`` returns
 written to ``cell.json`` there together with the cell's *key* (variant, seed, profile, knobs,
 options). A later call finds that file and reuses the row without calling ``fn``: a finished
 cell is never recomputed, an interrupted grid continues where it stopped. Change anything in
-the key and the cell is computed again (``force=True`` recomputes all).
+the key and the cell is computed again (``force=True`` recomputes all). The code is not in the
+key: after editing a method or a metric, pass ``force=True`` or a new ``out``. (Files a config
+names by path are: see :meth:`ci_inpaint.methods.Method.sources`.)
 
 ``fn`` gets a :class:`Cell` and returns a JSON-serialisable dict; ``cell.train(method)`` trains
 the cell's run through :func:`~ci_inpaint.experiments.runs.train_run` (loads it when finished).
