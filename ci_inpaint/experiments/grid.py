@@ -7,8 +7,10 @@ written to ``cell.json`` there together with the cell's *key* (variant, seed, pr
 options). A later call finds that file and reuses the row without calling ``fn``: a finished
 cell is never recomputed, an interrupted grid continues where it stopped. Change anything in
 the key and the cell is computed again (``force=True`` recomputes all). The code is not in the
-key: after editing a method or a metric, pass ``force=True`` or a new ``out``. (Files a config
-names by path are: see :meth:`ci_inpaint.methods.Method.sources`.)
+key: after editing a method or a metric, pass ``force=True`` or a new ``out``. Nor are the
+files a config names by path (:meth:`ci_inpaint.methods.Method.sources`): ``train_run``
+retrains a run whose files changed, but a grid reuses a finished cell's row unless such digests
+are in its options, as DAF's Table II puts its stage-1 checkpoints there.
 
 ``fn`` gets a :class:`Cell` and returns a JSON-serialisable dict; ``cell.train(method)`` trains
 the cell's run through :func:`~ci_inpaint.experiments.runs.train_run` (loads it when finished).
