@@ -281,8 +281,8 @@ assert all(0 <= r["kffa"] <= 180 for r in rows)
 # ## What we found, and what to try next
 #
 # (written from the quick-profile run stored in this notebook: 3 seeds, 120 steps at 32 px,
-# 21 runs; 334 s on an otherwise idle 2-core CPU, 22 minutes when it was shared; the numbers
-# are the same in both executions)
+# 21 runs; 334 s on a 2-core CPU running one other single-threaded job, 22 minutes when it was
+# shared with several; the numbers are the same in both executions)
 #
 # **The machinery holds.** The loss matches the hand-computed Fig. 2 values, the pair counts
 # match the grid's combinatorics, and every variant trains to finite losses. The bi-modulated

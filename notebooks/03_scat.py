@@ -332,8 +332,9 @@ assert all(r["steps"] >= 1 for r in rows)
 # **Scale and cost.** These runs are tiny next to the paper's (300k iterations at 256 px on
 # CelebA with 5,000 test images and the Inception FID); our FID is a photo-classifier FID on
 # 160 composites per bucket and not on the paper's scale. The quick run (18 runs) took 235 s
-# on an otherwise idle 2-core CPU (within the 6 minutes; 9.5 and 16 minutes in earlier
-# executions on a machine shared with other jobs, with the same numbers each time).
+# on a 2-core CPU running one other single-threaded job (within the 6 minutes; 9.5 and
+# 16 minutes in earlier executions on a machine shared with several jobs, with the same
+# numbers each time).
 #
 # **Next.**
 # * Train longer (`steps=2000`) at the paper's lr with `hole_fill=1`: only then can the
