@@ -19,7 +19,8 @@ the cost).
         [--lam divco=1,mode_seeking=0.1,regression=0.1 | --sweep]
 
 Finished parts are reused (the grid's cell cache) and a killed part resumes; the table and the
-claims are printed as markdown and written to ``<out>/converged.json``.
+claims are printed as markdown and written to ``<out>/converged.json``, and Fig. 1 of the first
+seed (as 01_divco draws it) to ``<out>/fig1_converged.png`` (``--figure PATH``: also there).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import json
 import time
 from pathlib import Path
 
-from ci_inpaint.experiments import aggregate, claim_rows, table_rows
+from ci_inpaint.experiments import aggregate, claim_rows, load_run, table_rows
 from ci_inpaint.experiments import divco as exp
 from ci_inpaint.methods.divco_toy import LAYOUTS
 from ci_inpaint.notebooks import markdown_table
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lam", default="divco=1,mode_seeking=0.1,regression=0.1",
                     help="each regulariser's lambda, reg=value,...")
     ap.add_argument("--sweep", action="store_true", help="the notebook's lambda grid and pick")
+    ap.add_argument("--figure", default="", help="also save Fig. 1 of the first seed here")
     a = ap.parse_args(argv)
     try:
         lam = {k.strip(): float(v) for k, v in (x.split("=") for x in a.lam.split(","))}
@@ -73,6 +75,16 @@ def main(argv: list[str] | None = None) -> int:
                                     "regulariser")))
     print()
     print(markdown_table(claim_rows(claims)))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    first = {r["reg"]: r for r in rows if r["seed"] == 0}
+    parts = {r["run"]: load_run(Path(a.out) / r["run"]).method for r in first.values()}
+    fig = exp.plot_fig1({f"{r} (λ={first[r]['lambda']:g})" if r != "none" else r:
+                         parts[first[r]["run"]].member(first[r]["member"]) for r in first})
+    fig.suptitle(f"Fig. 1 toy after {a.steps:,} steps (seed 0; colour = angle of z)", y=1.02)
+    for path in filter(None, (Path(a.out) / "fig1_converged.png", a.figure)):
+        fig.savefig(path, dpi=100, bbox_inches="tight")
     out = Path(a.out) / "converged.json"
     out.write_text(json.dumps({"steps": a.steps, "reg_batch": a.reg_batch, "lambda": best,
                                "wall_s": round(wall, 1), "rows": rows,
