@@ -430,8 +430,9 @@ def explorer_model(method: str, profile: str = "quick", root: str | Path | None 
     d = (Path(cache) if cache else repo_root() / "runs" / "explorer") / f"{method}-{profile}"
     small = "smoke" if profile == "smoke" else "quick"
     knobs = {} if small == "smoke" else SMALL[method]
-    cfg = resolve_config(get_method(method).Config, small, knobs, method=method)
-    if is_finished(d, method, {"method": method, **cfg.to_dict()}):
+    cls = get_method(method)
+    cfg = resolve_config(cls.Config, small, knobs, method=method)
+    if is_finished(d, method, {"method": method, **cfg.to_dict()}, cls.sources(cfg)):
         log(f"{method}: no {profile} run of {nb} under {_shown(base)}; using the small model "
             f"trained earlier in {_shown(d)}")
     else:
