@@ -62,13 +62,20 @@ def main(argv: list[str] | None = None) -> int:
     rows = exp.run_fig1(range(a.seeds), a.out, profile="full", workers=a.workers, grid=grid,
                         steps=a.steps, reg_batch=a.reg_batch)
     wall = time.perf_counter() - t0
+    # evaluate the trained members again (cheap): a part trained before a metric was added
+    # (mode_width) gets it too; every number below is from the checkpoints on disk
+    parts = {r["run"]: load_run(Path(a.out) / r["run"]).method for r in rows}
+    fresh = {run: m.evaluate() for run, m in parts.items()}
+    for r in rows:
+        p = f"m{r['member']}_"
+        r.update({k[len(p):]: v for k, v in fresh[r["run"]].items() if k.startswith(p)})
     best = dict(lam)
     if a.sweep:
         best, _ = exp.best_lambdas([r for r in rows if r["seed"] < 2 and r["reg"] != "none"])
     rows = [r for r in rows if r["reg"] == "none" or r["lambda"] == best[r["reg"]]]
     table = aggregate([{**r, "variant": r["reg"]} for r in rows], exp.TOY_KEYS)
     n_modes = sum(len(c) for c in LAYOUTS)
-    claims = exp.toy_claims(table, n_modes)
+    claims = exp.toy_claims(table, n_modes) + exp.toy_claims_paired(rows)
     print(f"{len(rows)} toy GANs at lambda {best}, {a.steps} steps, reg_batch {a.reg_batch}: "
           f"{wall:.0f} s (cached parts count as 0)\n")
     print(markdown_table(table_rows(table, exp.TOY_KEYS, {k: k for k in exp.TOY_KEYS},
@@ -79,7 +86,6 @@ def main(argv: list[str] | None = None) -> int:
 
     matplotlib.use("Agg")
     first = {r["reg"]: r for r in rows if r["seed"] == 0}
-    parts = {r["run"]: load_run(Path(a.out) / r["run"]).method for r in first.values()}
     fig = exp.plot_fig1({f"{r} (λ={first[r]['lambda']:g})" if r != "none" else r:
                          parts[first[r]["run"]].member(first[r]["member"]) for r in first})
     fig.suptitle(f"Fig. 1 toy after {a.steps:,} steps (seed 0; colour = angle of z)", y=1.02)

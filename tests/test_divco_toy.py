@@ -379,3 +379,10 @@ def test_toy_claims_paired_pair_the_regularisers_by_seed():
     assert paired["Fig. 1 (paired): DivCo covers more modes than the plain GAN"].verdict \
         == "does not hold"
     assert exp.toy_claims_paired([r for r in rows if r["reg"] != "none"]) == []
+    assert not any("mode width" in t for t in paired)  # rows without the width: no claim
+    for r in rows:  # DivCo's modes 0.1 nearer the real width in every seed, a shared seed effect
+        r["width_error"] = 0.5 + shift[r["seed"]] / 2 - (0.1 if r["reg"] == "divco" else 0.0)
+    width = [c for c in exp.toy_claims_paired(rows) if "mode width" in c.text]
+    assert len(width) == 1 and width[0].verdict == "holds" and "(paired)" in width[0].text
+    welch = [c for c in exp.toy_claims(aggregate(rows, exp.TOY_KEYS), 16) if "mode width" in c.text]
+    assert len(welch) == 1 and welch[0].verdict == "inconclusive"

@@ -3,6 +3,7 @@
 import dataclasses
 import hashlib
 import itertools
+import math
 import warnings
 
 import pytest
@@ -41,6 +42,32 @@ def test_toy_mode_metrics_hand_placed():
     assert toy_mode_metrics(samples, centers, std=1.2, min_count=2)["modes_covered"] == 2
     # default rule: 0.8 % of N, i.e. 20 of 2,500
     assert toy_mode_metrics(torch.zeros(2500, 2), centers, 1.0)["min_count"] == 20
+
+
+def test_mode_width_closed_form_hand_case_and_shrunk_modes():
+    """Real modes give width 1 (the truncated-Gaussian closed form, checked by Monte Carlo);
+    modes shrunk to half their std about 0.51; the hand case: two covered modes, one with points
+    at +-0.3 on x (per-axis RMS sqrt(0.09 / 2)), one single point (0), the far sample ignored."""
+    from ci_inpaint.metrics.toy import truncated_rms
+
+    g = torch.Generator().manual_seed(0)
+    r = torch.randn(400_000, 2, generator=g, dtype=torch.float64)
+    inside = r[r.norm(dim=1) < 3]
+    assert truncated_rms(1.0) == pytest.approx(float((inside.pow(2).sum(1).mean() / 2).sqrt()),
+                                               rel=2e-3)
+    assert truncated_rms(2.0, 3.0) == pytest.approx(2 * truncated_rms(1.0, 3.0))
+    centers = torch.tensor([[0.0, 0.0], [10.0, 0.0]])
+    real = torch.cat([c + 0.5 * torch.randn(20_000, 2, generator=g) for c in centers])
+    assert toy_mode_metrics(real, centers, 0.5)["mode_width"] == pytest.approx(1.0, abs=0.01)
+    shrunk = torch.cat([c + 0.25 * torch.randn(20_000, 2, generator=g) for c in centers])
+    # half the std, untruncated at 6 of its own std: 0.25 against the real mode's 0.487
+    assert toy_mode_metrics(shrunk, centers, 0.5)["mode_width"] == pytest.approx(
+        0.25 / truncated_rms(0.5), abs=0.01)
+    hand = torch.tensor([[0.3, 0.0], [-0.3, 0.0], [10.0, 0.0], [50.0, 50.0]])
+    out = toy_mode_metrics(hand, centers, 1.0, min_count=1)
+    want = (math.sqrt(0.09 / 2) / truncated_rms(1.0) + 0.0) / 2
+    assert out["mode_width"] == pytest.approx(want, rel=1e-6)  # float32 input
+    assert toy_mode_metrics(hand + 100, centers, 1.0)["mode_width"] == 0.0  # nothing covered
 
 
 def brute_force(model, samples, pairs):

@@ -497,7 +497,9 @@ def toy_metrics(samples: dict[int, torch.Tensor], std: float = STD,
     ``high_quality_c`` of one of class c's own centres (= ``cond_dep_c``), ``on_mode_c`` of any
     position, ``wrong_mass_c`` of a position only the other class owns (0 = the class is
     respected, about 1/3 for a generator that spreads over all 12 positions regardless of the
-    class); ``cond_purity_c`` = own / on-mode.
+    class); ``cond_purity_c`` = own / on-mode; ``mode_width_c`` the covered modes' spread over
+    the real one's (1 = real width; < 1 shrunk modes, > 1 smeared ones); pooled ``width_error``
+    = |mode_width - 1|.
     """
     out: dict[str, float] = {}
     for c, x in samples.items():
@@ -507,6 +509,7 @@ def toy_metrics(samples: dict[int, torch.Tensor], std: float = STD,
         out[f"modes_covered_{c}"] = float(m["modes_covered"])
         out[f"n_modes_{c}"] = float(m["n_modes"])
         out[f"high_quality_{c}"] = m["high_quality"]
+        out[f"mode_width_{c}"] = m["mode_width"]
         out[f"cond_dep_{c}"] = float(own.double().mean())
         out[f"on_mode_{c}"] = float(anyc.double().mean())
         out[f"wrong_mass_{c}"] = float(wrong.double().mean())
@@ -514,8 +517,9 @@ def toy_metrics(samples: dict[int, torch.Tensor], std: float = STD,
     classes = list(samples)
     out["modes_covered"] = sum(out[f"modes_covered_{c}"] for c in classes)
     out["n_modes"] = sum(out[f"n_modes_{c}"] for c in classes)
-    for k in ("high_quality", "cond_dep", "on_mode", "wrong_mass", "cond_purity"):
+    for k in ("high_quality", "mode_width", "cond_dep", "on_mode", "wrong_mass", "cond_purity"):
         out[k] = sum(out[f"{k}_{c}"] for c in classes) / len(classes)
+    out["width_error"] = abs(out["mode_width"] - 1)  # 0 = the real width (shrunk or smeared)
     return out
 
 
