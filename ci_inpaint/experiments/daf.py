@@ -101,12 +101,12 @@ def run_table2(seeds, out: str | Path, profile: str = "quick", workers: int = 1,
                variants: tuple[str, ...] = ORDER, **knobs: Any) -> list[dict[str, Any]]:
     """Table II: each variant x seed into ``out/table2/<variant>-s<seed>``, after stage 1
     (:func:`run_stage1`, loaded when finished). Returns the stage-2 rows."""
-    from ..data.download import hash_file
+    from ..methods import file_digest
 
     seeds = list(seeds)
     run_stage1(seeds, out, profile, workers, threads, stage1, **knobs)
     # the stage-1 checkpoints in the cells' key: a retrained stage 1 is never a reused row
-    digests = {str(s): hash_file(stage1_dir(out, s) / "checkpoints" / "last.pt") for s in seeds}
+    digests = {str(s): file_digest(stage1_dir(out, s)) for s in seeds}
     options = {"stage1": str(Path(out) / "stage1"), "n": n or EVAL_N[profile], "fid": fid,
                "feature_net": feature_net, "stage1_knobs": stage1 or {},
                "stage1_digests": digests}

@@ -23,6 +23,8 @@ Method modules are imported lazily by name, so ``ci-inpaint train --help`` is fa
 from __future__ import annotations
 
 import importlib
+import os
+from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
@@ -112,23 +114,21 @@ class Method:
         pass
 
 
-def path_digests(cfg: TrainConfig, *knobs: str) -> dict[str, str]:
-    """``{knob: "sha256:<hex>"}`` of the files that path knobs of ``cfg`` name (a run directory
-    stands for its ``checkpoints/last.pt``), for :meth:`Method.sources`; empty knobs and missing
-    files are left out."""
-    from pathlib import Path
-
+def file_digest(path: str | os.PathLike) -> str | None:
+    """``"sha256:<hex>"`` of a file, or of a run directory's ``checkpoints/last.pt``; None when
+    there is no such file."""
     from ..data.download import hash_file
 
-    out = {}
-    for k in knobs:
-        if not (v := getattr(cfg, k)):
-            continue
-        p = Path(v).expanduser()
-        f = p / "checkpoints" / "last.pt" if p.is_dir() else p
-        if f.is_file():
-            out[k] = hash_file(f)
-    return out
+    p = Path(path).expanduser()
+    f = p / "checkpoints" / "last.pt" if p.is_dir() else p
+    return hash_file(f) if f.is_file() else None
+
+
+def path_digests(cfg: TrainConfig, *knobs: str) -> dict[str, str]:
+    """``{knob: digest}`` (:func:`file_digest`) of the files that path knobs of ``cfg`` name, for
+    :meth:`Method.sources`; empty knobs and missing files are left out."""
+    digests = {k: file_digest(v) for k in knobs if (v := getattr(cfg, k))}
+    return {k: d for k, d in digests.items() if d is not None}
 
 
 def register(cls: type[Method]) -> type[Method]:
