@@ -29,7 +29,8 @@ weights file is absent) | random (a named stand-in) | error.
 
 Data: ``photos`` (bundled patches, 32/64 px) or ``lfw`` (bundled LFW faces, 32/64 px) for
 smoke/quick; stage 1 ``folder`` (a user ImageNet folder, ``data_root``); stage 2 ``celeba_hq``,
-``places2``, ``paris_streetview`` at 256 (full).
+``places2``, ``paris_streetview`` at 256 (full); built in :mod:`ci_inpaint.data.daf`.
+Evaluation (retrieval, Table II's metrics and cells): :mod:`ci_inpaint.evaluation.daf`.
 """
 
 from __future__ import annotations
@@ -41,15 +42,20 @@ from typing import ClassVar
 
 import torch
 from torch import Tensor
-from torch.utils.data import Dataset
 
 from ..config import TrainConfig
-from ..data.epochs import item_generator
+from ..data.daf import TwoMasks, base_dataset, fixed_views, mask_fn
 from ..errors import CheckpointError, ConfigError
+from ..evaluation.daf import (  # noqa: F401 (re-exported: their home is evaluation.daf)
+    composite_scores,
+    evaluate_run,
+    fid_fallback,
+    top1_retrieval,
+    train_variant,
+)
 from ..losses.daf import mask_pyramid, pyramid, scale_mean, structure_loss, tv_loss
 from ..losses.gan import d_wgan, g_wgan, gradient_penalty
 from ..losses.moco import KeyQueue, moco_loss, momentum_update
-from ..losses.nce import similarity
 from ..losses.perceptual import perceptual_loss, style_loss, term_name, vgg_features
 from ..nn.daf import Critic, DAFGenerator, SiameseBranch, masked_input
 from . import Method, path_digests, register
@@ -57,72 +63,6 @@ from . import Method, path_digests, register
 BUNDLED = ("photos", "lfw")
 STAGE1_DATA = BUNDLED + ("folder",)
 STAGE2_DATA = BUNDLED + ("celeba_hq", "places2", "paris_streetview")
-
-
-# ----------------------------------------------------------------------------- data
-def base_dataset(dataset: str, split: str, size: int, seed: int, data_root: str = "",
-                 augment: bool = True):
-    """The image dataset (items with "image" in [-1, 1]); flips as the paper's augmentation."""
-    from ..data import get_dataset
-
-    if dataset == "photos":
-        return get_dataset("photo_patches", split, size, seed=seed,
-                           jitter=size // 8 if augment else 0, flip=augment)
-    if dataset == "lfw":
-        return get_dataset("lfw_faces", split, size, flip=augment, seed=seed)
-    name = "image_folder" if dataset == "folder" else dataset
-    return get_dataset(name, split, size, data_root=data_root or None, flip=augment)
-
-
-def mask_fn():
-    """Free-form strokes or rectangles, half and half (the paper's free-form masks)."""
-    from ..data.inpaint import generated_masks
-
-    return generated_masks("mixed")
-
-
-class TwoMasks(Dataset):
-    """The same image under two different masks: ``{"image", "mask_q", "mask_k"}`` per
-    ``(epoch, i)``; two MaskedDataset streams of one base (seeds ``seed``, ``seed + 1``)."""
-
-    epoch_aware = True
-
-    def __init__(self, base: Dataset, seed: int = 0):
-        from ..data.inpaint import MaskedDataset
-
-        self.q = MaskedDataset(base, mask_fn(), seed=seed)
-        self.k = MaskedDataset(base, mask_fn(), seed=seed + 1)
-
-    def __len__(self) -> int:
-        return len(self.q)
-
-    def __getitem__(self, key) -> dict:
-        a, b = self.q[key], self.k[key]
-        return {"image": a["image"], "mask_q": a["mask"], "mask_k": b["mask"]}
-
-
-def fixed_views(dataset: str, size: int, n: int, data_root: str = "", seed: int = 4321,
-                split: str = "val"):
-    """``n`` held-out images of ``split`` (all of it when smaller) and two fixed masks each:
-    (images, mask_a, mask_b)."""
-    base = base_dataset(dataset, split, size, 0, data_root, augment=False)
-    idx = torch.randperm(len(base), generator=torch.Generator().manual_seed(seed))[:n]
-    images = torch.stack([base[int(i)]["image"] for i in idx])
-    fn = mask_fn()
-    masks = [torch.stack([fn(item_generator(seed + s, 0, j), {"image": images[j]})
-                          for j in range(len(idx))]) for s in (0, 1)]
-    return images, masks[0], masks[1]
-
-
-def top1_retrieval(branch: SiameseBranch, images: Tensor, mask_a: Tensor, mask_b: Tensor) -> float:
-    """Fraction of images whose view under ``mask_a`` has its own ``mask_b`` view as the
-    nearest (cosine of z) among all ``mask_b`` views (chance: 1 / n)."""
-    dev = next(branch.parameters()).device
-    with torch.no_grad():
-        za = branch(masked_input(images, mask_a).to(dev))
-        zb = branch(masked_input(images, mask_b).to(dev))
-        hit = similarity(za, zb).argmax(1) == torch.arange(len(za), device=dev)
-    return float(hit.float().mean())
 
 
 # ----------------------------------------------------------------------------- stage 1
@@ -420,81 +360,15 @@ class DAFInpaint(_DAFMethod):
         return torch.cat(out)
 
     def evaluate(self, ctx):
-        """L1 ([0, 1] scale), PSNR and SSIM of composites on fixed held-out (image, mask) pairs."""
-        from ..metrics.inpaint import boundary_scores, inpaint_metrics
-
+        """L1 ([0, 1] scale), PSNR, SSIM and the boundary ring of composites on 32 fixed
+        held-out (image, mask) pairs (:func:`~ci_inpaint.evaluation.daf.composite_scores`)."""
         c = self.cfg
         if not hasattr(self, "_views"):
             self._views = fixed_views(c.dataset, c.resolution, 32, c.data_root)
         images, masks, _ = self._views
-        comp = self.inpaint(images, masks)
-        out = {**inpaint_metrics(comp, images, masks), **boundary_scores(comp, images, masks)}
+        out, _ = composite_scores(self, images, masks)
         return {k: float(v) for k, v in out.items()}
-
-
-# ----------------------------------------------------------------------------- evaluation
-def fid_fallback(dataset: str, resolution: int):
-    """The FID stand-in when the Inception weights are absent (bundled data only): ``photos``
-    -> SCAT's photo-source classifier (``fid_photopatches_classifier``), ``lfw`` -> an LFW
-    identity classifier (``fid_lfwfaces_classifier``), each trained once and cached."""
-    from ..errors import WeightsMissingError
-
-    if dataset == "photos":
-        from .scat import fid_fallback as photo_fallback
-
-        return photo_fallback(resolution)
-    if dataset == "lfw":
-        from ..metrics import train_feature_classifier
-
-        ds = base_dataset("lfw", "train", resolution, 0, augment=False)
-        images = torch.stack([ds[i]["image"] for i in range(len(ds))])
-        labels = torch.unique(torch.as_tensor([int(ds[i]["label"]) for i in range(len(ds))]),
-                              return_inverse=True)[1]
-        return train_feature_classifier("lfwfaces", images, labels, input_size=32)
-    raise WeightsMissingError(f"dataset={dataset}: the FID needs the Inception weights "
-                              "(`ci-inpaint weights fetch inception_fid`); no stand-in here")
-
-
-def evaluate_run(method: DAFInpaint, n: int, fid: bool = True, feature_net="auto",
-                 width: int = 2) -> dict:
-    """Table II's metrics on ``n`` fixed test-split (image, mask) pairs (free-form and
-    rectangular masks, seed 4321): L1 ([0, 1] scale, whole image), PSNR, SSIM of the composites,
-    the boundary ring scores (``ring_l1``, ``ring_grad``, ring ``width``) and, with ``fid``, the
-    FID of the n composites vs their n ground truths under its own name (``fid`` only with the
-    Inception; else :func:`fid_fallback`'s; ``fid_name``, ``fid_n``, ``fid_label``)."""
-    from ..metrics import fid as fid_of
-    from ..metrics.fid import feature_net_or
-    from ..metrics.inpaint import boundary_scores, inpaint_metrics
-
-    c = method.cfg
-    images, masks, _ = fixed_views(c.dataset, c.resolution, n, c.data_root, split="test")
-    comp = method.inpaint(images, masks)
-    out = {**inpaint_metrics(comp, images, masks), **boundary_scores(comp, images, masks, width)}
-    if fid:
-        net = feature_net_or(feature_net, lambda: fid_fallback(c.dataset, c.resolution))
-        f = fid_of(images, comp, feature_net=net)
-        out.update({f["name"]: f["value"], "fid_name": f["name"], "fid_n": f["n_a"],
-                    "fid_label": f["label"], "fid_feature_net": f["feature_net"]})
-    return out
 
 
 SHARED = ("dataset", "resolution", "width", "depth", "data_root")  # stage 1 must match stage 2
 
-
-def train_variant(root, profile: str = "quick", contrastive: bool = True, daf: bool = True,
-                  seed: int = 0, stage1: dict | None = None, **knobs):
-    """One cell of Table II (contrastive pre-training x DAF): stage 1 (``daf_moco``, only when
-    ``contrastive``; shared by both DAF settings of a seed) then stage 2 (``daf``) initialised
-    from it, each trained, resumed or loaded by :func:`ci_inpaint.experiments.runs.train_run`
-    under ``root``. ``knobs`` go to stage 2, and those of :data:`SHARED` to stage 1 as well;
-    ``stage1`` adds stage-1-only knobs. Returns the stage-2 RunResult."""
-    from ..experiments.runs import train_run
-
-    root = Path(root)
-    init = ""
-    if contrastive:
-        s1_knobs = {**{k: v for k, v in knobs.items() if k in SHARED}, **(stage1 or {})}
-        init = str(train_run("daf_moco", root / f"moco-s{seed}", profile, seed=seed,
-                             **s1_knobs).run_dir)
-    name = f"daf-c{int(contrastive)}-d{int(daf)}-s{seed}"
-    return train_run("daf", root / name, profile, seed=seed, daf=daf, init=init, **knobs)

@@ -29,12 +29,13 @@ x_bar = mask x_hat + (1 - mask) x. x~ is both G's input and the textural / seman
 
 Data: ``photos`` (bundled :class:`~ci_inpaint.data.PhotoPatches`, smoke/quick, with DeepFill-v2
 free-form masks) or ``celeba`` / ``places2`` at 256 px with the NVIDIA irregular masks
-(random flips and 90-degree rotations; ``mask_root``), the paper's setting (``full``).
+(random flips and 90-degree rotations; ``mask_root``), the paper's setting (``full``); built
+in :mod:`ci_inpaint.data.scat`. Evaluation (Table 1's metrics per hole-ratio bucket, S's map):
+:mod:`ci_inpaint.evaluation.scat`.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -42,7 +43,17 @@ import torch
 from torch import Tensor
 
 from ..config import TrainConfig
+from ..data.scat import (  # noqa: F401 (re-exported: their home is data.scat)
+    EVAL_BUCKETS,
+    STROKES,
+    _eval_pairs,
+    eval_pairs,
+    photo_masks,
+    probe_item,
+    train_dataset,
+)
 from ..errors import ConfigError
+from ..evaluation.scat import evaluate_run, fid_fallback, s_map_scores  # noqa: F401
 from ..losses.gan import d_hinge, g_hinge
 from ..losses.scat import (
     G_REGIONS,
@@ -59,7 +70,6 @@ from . import Method, register
 
 VARIANTS = ("baseline", "scat", "text", "full")  # Table 3: Baseline, -1, -2, Proposed
 DATASETS = ("photos", "celeba", "places2")
-EVAL_BUCKETS = ("0-20", "20-40", "40-60")
 
 
 def uses(variant: str) -> dict[str, bool]:
@@ -125,28 +135,6 @@ def parse_rates(text: str) -> tuple[int, ...]:
     if len(rates) != 4 or min(rates) < 1:
         raise ConfigError(f"rates must be four positive integers like 1,2,4,8, got {text!r}")
     return rates
-
-
-# ----------------------------------------------------------------------------- data
-def photo_masks(max_strokes: int):
-    from ..data.inpaint import generated_masks
-
-    return generated_masks("free_form", num_strokes=(1, max_strokes))
-
-
-def train_dataset(cfg: SCATConfig):
-    from ..data import get_dataset
-    from ..data.inpaint import MaskedDataset, folder_masks
-
-    if cfg.dataset == "photos":
-        base = get_dataset("photo_patches", "train", cfg.resolution, seed=cfg.seed,
-                           patches_per_photo=cfg.patches_per_photo, jitter=cfg.resolution // 8,
-                           flip=True)
-        return MaskedDataset(base, photo_masks(cfg.max_strokes), seed=cfg.seed)
-    base = get_dataset(cfg.dataset, "train", cfg.resolution, data_root=cfg.data_root, flip=True)
-    folder = get_dataset("nvidia_masks", "train", cfg.resolution, data_root=cfg.mask_root,
-                         flip=True, rotate=True, seed=cfg.seed)
-    return MaskedDataset(base, folder_masks(folder), seed=cfg.seed)
 
 
 # ----------------------------------------------------------------------------- method
@@ -285,131 +273,20 @@ class SCAT(Method):
         return self._probe
 
     def evaluate(self, ctx):
-        """S's map on the probe composite (kept in ``s_history``) and how well it finds the hole:
-        ``s_gap`` = mean logit on known pixels - on hole pixels, ``s_acc`` = pixel accuracy of
-        its sign; ``probe_l1`` = L1 of the probe composite ([0, 1] scale)."""
+        """S's map on the probe composite (kept in ``s_history``) and how well it finds the hole
+        (:func:`~ci_inpaint.evaluation.scat.s_map_scores`: ``s_gap``, ``s_acc``, ``probe_l1``)."""
         p = self.probe()
         comp = self.inpaint(p["image"], p["mask"])
         s = self.segment(comp)
-        hole = p["mask"]
-        gap = s[hole < 0.5].mean() - s[hole > 0.5].mean()
-        acc = ((s > 0).float() == (1 - hole)).float().mean()
         self.s_history.append({"step": int(getattr(ctx, "step", 0)), "s": s[0, 0].half(),
                                "comp": comp[0].half()})
-        return {"s_gap": float(gap), "s_acc": float(acc),
-                "probe_l1": float(((comp - p["image"]).abs() / 2).mean())}
+        return s_map_scores(s, p["mask"], comp, p["image"])
 
     def extra_state(self):
         return {"s_history": self.s_history}
 
     def load_extra_state(self, state):
         self.s_history = list(state.get("s_history", []))
-
-
-def probe_item(cfg: SCATConfig) -> dict[str, Tensor]:
-    """One held-out image with a 20-40 % hole (seeded): the picture of S's map over training."""
-    images, masks, _ = eval_pairs(cfg, 1, buckets=("20-40",), split="val")
-    return {"image": images, "mask": masks}
-
-
-# ----------------------------------------------------------------------------- evaluation
-STROKES = {"0-20": (1, 4), "20-40": (2, 6), "40-60": (4, 9), "60-100": (6, 12)}
-
-
-def _eval_masks(cfg: SCATConfig, n: int, bucket: str, seed: int) -> Tensor:
-    """``n`` masks of ``bucket``: NVIDIA masks of that bucket (full data) or, for photos,
-    seeded free-form masks (stroke counts per bucket: :data:`STROKES`) kept when their ratio
-    lands in the bucket."""
-    from ..data import get_dataset
-    from ..data.masks import bucket_of, free_form_mask, hole_ratio
-
-    if cfg.dataset != "photos":
-        folder = get_dataset("nvidia_masks", "val", cfg.resolution, data_root=cfg.mask_root,
-                             buckets=bucket, flip=True, rotate=True, seed=seed)
-        idx = torch.randperm(len(folder), generator=torch.Generator().manual_seed(seed))
-        return torch.stack([folder[int(i)] for i in idx[torch.arange(n) % len(folder)]])
-    out, k = [], 0
-    while len(out) < n:
-        m = free_form_mask(cfg.resolution, seed * 1_000_003 + k, num_strokes=STROKES[bucket])
-        if bucket_of(hole_ratio(m)) == bucket:
-            out.append(m)
-        k += 1
-        if k > 200 * n:
-            raise ConfigError(f"could not draw {n} free-form masks in bucket {bucket}")
-    return torch.stack(out)
-
-
-def eval_pairs(cfg: SCATConfig, n_per_bucket: int, buckets=EVAL_BUCKETS, split: str = "test",
-               seed: int = 12345) -> tuple[Tensor, Tensor, list[str]]:
-    """Fixed (image, mask) pairs: ``n_per_bucket`` per hole-ratio bucket, the images of
-    ``split`` in order (cycled), the same pairing for every run (cached per process). Returns
-    images, masks and each row's bucket."""
-    return _eval_pairs(cfg.dataset, cfg.resolution, cfg.data_root, cfg.mask_root, n_per_bucket,
-                       tuple(buckets), split, seed)
-
-
-@functools.lru_cache(maxsize=8)
-def _eval_pairs(dataset: str, resolution: int, data_root: str, mask_root: str, n_per_bucket: int,
-                buckets: tuple[str, ...], split: str, seed: int):
-    from ..data import get_dataset
-
-    cfg = SCATConfig(dataset=dataset, resolution=resolution, data_root=data_root,
-                     mask_root=mask_root)
-    if dataset == "photos":
-        ds = get_dataset("photo_patches", split, resolution, seed=0)
-    else:
-        ds = get_dataset(dataset, split, resolution, data_root=data_root)
-    n = n_per_bucket * len(buckets)
-    idx = torch.arange(n) % len(ds)
-    images = torch.stack([ds[int(i)]["image"] for i in idx])
-    masks = torch.cat([_eval_masks(cfg, n_per_bucket, b, seed + j) for j, b in enumerate(buckets)])
-    rows = [b for b in buckets for _ in range(n_per_bucket)]
-    return images, masks, rows
-
-
-@functools.lru_cache(maxsize=2)
-def fid_fallback(resolution: int):
-    """The FID stand-in when the Inception weights are absent: a classifier of which photo a
-    training patch comes from (``fid_photopatches_classifier``), trained once and cached."""
-    from ..data import get_dataset
-    from ..metrics import train_feature_classifier
-
-    ds = get_dataset("photo_patches", "train", resolution, seed=0)
-    images = torch.stack([ds[i]["image"] for i in range(len(ds))])
-    photos = torch.stack([ds[i]["photo"] for i in range(len(ds))])
-    labels = torch.unique(photos, return_inverse=True)[1]
-    return train_feature_classifier("photopatches", images, labels, input_size=32)
-
-
-def evaluate_run(method: SCAT, n_per_bucket: int, fid: bool = True,
-                 feature_net="auto") -> dict[str, Any]:
-    """Composite metrics per bucket: ``l1_<b>`` on [0, 1] and ``l1pm_<b>`` on [-1, 1] (the
-    authors' scale, twice the first), ``psnr_<b>``, ``ssim_<b>``, and the FID of each bucket's
-    composites vs the same ground truths (``<fid name>_<b>``; ``fid_name``, ``fid_n``)."""
-    from ..errors import WeightsMissingError
-    from ..metrics import by_bucket
-    from ..metrics import fid as fid_of
-    from ..metrics.fid import resolve_feature_net
-
-    images, masks, rows = eval_pairs(method.cfg, n_per_bucket)
-    comp = method.inpaint(images, masks)
-    out: dict[str, Any] = {}
-    for b, r in by_bucket(comp, images, masks, EVAL_BUCKETS).items():
-        out[f"l1_{b}"], out[f"l1pm_{b}"] = r["l1"], 2 * r["l1"]
-        out[f"psnr_{b}"], out[f"ssim_{b}"], out[f"n_{b}"] = r["psnr"], r["ssim"], r["n"]
-    if fid:
-        try:
-            net = resolve_feature_net(feature_net)
-        except WeightsMissingError:
-            if feature_net != "auto" or method.cfg.dataset != "photos":
-                raise
-            net = fid_fallback(method.cfg.resolution)
-        for b in EVAL_BUCKETS:
-            keep = torch.tensor([r == b for r in rows])
-            f = fid_of(images[keep], comp[keep], feature_net=net)
-            out[f"{f['name']}_{b}"] = f["value"]
-            out["fid_name"], out["fid_n"], out["fid_feature_net"] = f["name"], f["n_a"], f["feature_net"]
-    return out
 
 
 __all__ = ["DATASETS", "EVAL_BUCKETS", "SCAT", "SCATConfig", "VARIANTS", "eval_pairs",

@@ -1,0 +1,75 @@
+"""SCAT's evaluation (Zuo et al., AAAI 2023): Table 1's metrics per hole-ratio bucket and the
+segmentation network's view of a composite during training.
+
+:func:`evaluate_run` scores a trained :class:`~ci_inpaint.methods.scat.SCAT` on the fixed
+pairs of :func:`ci_inpaint.data.scat.eval_pairs`; :func:`s_map_scores` is what
+``SCAT.evaluate`` logs from S's map of the probe composite.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import Tensor
+
+from ..data.scat import EVAL_BUCKETS, eval_pairs
+
+if TYPE_CHECKING:
+    from ..methods.scat import SCAT
+
+
+def s_map_scores(s: Tensor, hole: Tensor, comp: Tensor, image: Tensor) -> dict[str, float]:
+    """How well S's logit map ``s`` of the composite ``comp`` finds the hole: ``s_gap`` = mean
+    logit on known pixels - on hole pixels, ``s_acc`` = pixel accuracy of its sign;
+    ``probe_l1`` = L1 of the composite vs ``image`` ([0, 1] scale)."""
+    gap = s[hole < 0.5].mean() - s[hole > 0.5].mean()
+    acc = ((s > 0).float() == (1 - hole)).float().mean()
+    return {"s_gap": float(gap), "s_acc": float(acc),
+            "probe_l1": float(((comp - image).abs() / 2).mean())}
+
+
+@functools.lru_cache(maxsize=2)
+def fid_fallback(resolution: int):
+    """The FID stand-in when the Inception weights are absent: a classifier of which photo a
+    training patch comes from (``fid_photopatches_classifier``), trained once and cached."""
+    from ..data import get_dataset
+    from ..metrics import train_feature_classifier
+
+    ds = get_dataset("photo_patches", "train", resolution, seed=0)
+    images = torch.stack([ds[i]["image"] for i in range(len(ds))])
+    photos = torch.stack([ds[i]["photo"] for i in range(len(ds))])
+    labels = torch.unique(photos, return_inverse=True)[1]
+    return train_feature_classifier("photopatches", images, labels, input_size=32)
+
+
+def evaluate_run(method: SCAT, n_per_bucket: int, fid: bool = True,
+                 feature_net="auto") -> dict[str, Any]:
+    """Composite metrics per bucket: ``l1_<b>`` on [0, 1] and ``l1pm_<b>`` on [-1, 1] (the
+    authors' scale, twice the first), ``psnr_<b>``, ``ssim_<b>``, and the FID of each bucket's
+    composites vs the same ground truths (``<fid name>_<b>``; ``fid_name``, ``fid_n``)."""
+    from ..errors import WeightsMissingError
+    from ..metrics import by_bucket
+    from ..metrics import fid as fid_of
+    from ..metrics.fid import resolve_feature_net
+
+    images, masks, rows = eval_pairs(method.cfg, n_per_bucket)
+    comp = method.inpaint(images, masks)
+    out: dict[str, Any] = {}
+    for b, r in by_bucket(comp, images, masks, EVAL_BUCKETS).items():
+        out[f"l1_{b}"], out[f"l1pm_{b}"] = r["l1"], 2 * r["l1"]
+        out[f"psnr_{b}"], out[f"ssim_{b}"], out[f"n_{b}"] = r["psnr"], r["ssim"], r["n"]
+    if fid:
+        try:
+            net = resolve_feature_net(feature_net)
+        except WeightsMissingError:
+            if feature_net != "auto" or method.cfg.dataset != "photos":
+                raise
+            net = fid_fallback(method.cfg.resolution)
+        for b in EVAL_BUCKETS:
+            keep = torch.tensor([r == b for r in rows])
+            f = fid_of(images[keep], comp[keep], feature_net=net)
+            out[f"{f['name']}_{b}"] = f["value"]
+            out["fid_name"], out["fid_n"], out["fid_feature_net"] = f["name"], f["n_a"], f["feature_net"]
+    return out
