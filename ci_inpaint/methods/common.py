@@ -1,0 +1,58 @@
+"""GAN helpers shared by the methods: freeze a net for the other player's step, evaluate in eval
+mode, and find the generator inside a method or a run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from torch import nn
+
+
+@contextmanager
+def frozen(*nets: nn.Module | None) -> Iterator[None]:
+    """``requires_grad_(False)`` on every parameter of ``nets`` (None skipped) for the block;
+    each parameter gets its own previous flag back on exit, also after an exception. Gradients
+    still flow *through* a frozen D to G; D's own ``.grad`` stays clean."""
+    params = [p for net in nets if net is not None for p in net.parameters()]
+    flags = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(params, flags):
+            p.requires_grad_(flag)
+
+
+@contextmanager
+def eval_mode(*nets: nn.Module | None) -> Iterator[None]:
+    """``.eval()`` on ``nets`` (None skipped) for the block; every submodule's ``.training`` is
+    restored on exit (a net left half in eval mode stays so), also after an exception."""
+    mods = [m for net in nets if net is not None for m in net.modules()]
+    modes = [m.training for m in mods]
+    for net in nets:
+        if net is not None:
+            net.eval()
+    try:
+        yield
+    finally:
+        for m, mode in zip(mods, modes):
+            m.training = mode
+
+
+def generator_of(obj) -> nn.Module:
+    """The generator of a run result (its ``.method``), of a method (its ``sampler`` -- e.g. an
+    EMA copy -- when it has one, else its ``G``) or a module itself."""
+    obj = getattr(obj, "method", obj)
+    if isinstance(obj, nn.Module):
+        return obj
+    g = getattr(obj, "sampler", None)
+    g = getattr(obj, "G", None) if g is None else g
+    if isinstance(g, nn.Module):
+        return g
+    raise TypeError(f"expected a run result, a method with a generator or a module, "
+                    f"got {type(obj).__name__}")
+
+
+__all__ = ["eval_mode", "frozen", "generator_of"]
