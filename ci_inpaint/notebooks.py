@@ -38,7 +38,7 @@ from .errors import ConfigError
 from .experiments.claims import VERDICTS, Claim
 from .experiments.grid import quiet
 
-__all__ = ["check_parameters", "list_notebooks", "markdown_table", "notebooks_dir",
+__all__ = ["TIMING_FILE", "check_parameters", "is_timing", "list_notebooks", "markdown_table", "notebooks_dir",
            "parameter_defaults", "quiet", "repo_root", "resolve_out_dir", "validate_summary",
            "write_summary"]
 
@@ -191,17 +191,20 @@ def write_summary(
     profile: str = "",
     notes: dict[str, str] | None = None,
 ) -> Path:
-    """Write ``out_dir/summary.json`` in the schema above; returns its path.
+    """Write ``out_dir/summary.json`` in the schema above; returns its path. Timing metrics
+    (:func:`is_timing`) and their notes go to ``out_dir/timing.json`` instead.
 
     ``claims``: :class:`ci_inpaint.experiments.Claim` objects (or dicts of the same fields);
     ``paper`` maps a metric name to ``{"value", "source"[, "std", "n"]}``; ``notes`` maps a
     metric name to a short remark shown beside it (an interval, a sample count).
     """
+    notes = dict(notes or {})
+    timing = {k: _jsonable(v) for k, v in metrics.items() if is_timing(k)}
     summary = {
         "notebook": notebook,
         "profile": profile,
-        "metrics": {k: _jsonable(v) for k, v in metrics.items()},
-        "notes": {k: str(v) for k, v in (notes or {}).items()},
+        "metrics": {k: _jsonable(v) for k, v in metrics.items() if not is_timing(k)},
+        "notes": {k: str(v) for k, v in notes.items() if not is_timing(k)},
         "paper": paper or {},
         "claims": [_claim_dict(c) for c in claims or []],
     }
@@ -211,7 +214,23 @@ def write_summary(
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(summary, indent=2) + "\n")
     tmp.replace(path)
+    if timing:  # beside summary.json, never in it: a clock is not a result of the commit
+        t = {"notebook": notebook, "profile": profile, "timing": timing,
+             "notes": {k: str(v) for k, v in notes.items() if is_timing(k)}}
+        ttmp = path.with_name(TIMING_FILE + ".tmp")
+        ttmp.write_text(json.dumps(t, indent=2) + "\n")
+        ttmp.replace(path.with_name(TIMING_FILE))
     return path
+
+
+TIMING_FILE = "timing.json"
+
+
+def is_timing(name: str) -> bool:
+    """Whether a metric measures the clock (``wall_s``, ``*_s``, ``*_ms``, ``*step_time``):
+    :func:`write_summary` puts those in ``timing.json`` beside ``summary.json``, so two runs of
+    one commit write the same summary.json (issue "Teaching scale that learns", item 4)."""
+    return name.endswith(("_s", "_ms", "step_time"))
 
 
 def validate_summary(summary: Any) -> None:

@@ -4,11 +4,15 @@
 one row per cell, in grid order (variants, then seeds), each ``{"variant", "seed", "run", **fn's
 row}``. A cell's run directory is ``out/<variant>-s<seed>``; when ``fn`` returns, its row is
 written to ``cell.json`` there together with the cell's *key* (variant, seed, profile, knobs,
-options). A later call finds that file and reuses the row without calling ``fn``: a finished
-cell is never recomputed, an interrupted grid continues where it stopped. Change anything in
-the key and the cell is computed again (``force=True`` recomputes all). The code is not in the
-key: after editing a method or a metric, pass ``force=True`` or a new ``out``. Nor are the
-files a config names by path (:meth:`ci_inpaint.methods.Method.sources`): ``train_run``
+options, torch threads and a digest of the package's code, :func:`code_digest`). A later call
+finds that file and reuses the row without calling ``fn``: a finished cell is never recomputed,
+an interrupted grid continues where it stopped. Change anything in the key and the cell is
+computed again, its run retrained from scratch (``force=True`` recomputes all). The code is in
+the key because a row of older code is not a result of this commit: without it, re-executing a
+notebook in place reused the rows of earlier code and the committed outputs differed from a
+fresh clone's (issue "Teaching scale that learns", determinism). The thread count is in the key
+because CPU reductions sum in another order with another count (a difference of ~1e-4 relative
+in FID, docs/benchmarks.md "Determinism"). Not in the key are the files a config names by path (:meth:`ci_inpaint.methods.Method.sources`): ``train_run``
 retrains a run whose files changed, but a grid reuses a finished cell's row unless such digests
 are in its options, as DAF's Table II puts its stage-1 checkpoints there.
 
@@ -24,10 +28,13 @@ result does not depend on ``workers``: its randomness comes from its seed alone.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +42,24 @@ from ..engine import RunResult
 from .runs import train_run
 
 CELL_FILE = "cell.json"
+# parts of the package that cannot change a row: the notebook toolchain, the CLI, the explorer
+_NOT_CODE = ("toolchain/", "cli.py", "widgets.py", "notebooks.py", "report.py", "sweep.py",
+             "bench.py")
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """sha256 (16 hex digits) of the package's Python sources that can change a result: every
+    ``ci_inpaint/**/*.py`` but the toolchain, the CLI and the explorer, by relative path and
+    content. Part of every cell's key."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*.py")):
+        rel = p.relative_to(root).as_posix()
+        if "__pycache__" in rel or rel.startswith(_NOT_CODE):
+            continue
+        h.update(rel.encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -50,7 +75,8 @@ class Cell:
     def key(self) -> dict[str, Any]:
         return json.loads(json.dumps({"variant": self.variant, "seed": self.seed,
                                       "profile": self.profile, "knobs": self.knobs,
-                                      "options": self.options}, sort_keys=True, default=str))
+                                      "options": self.options, "threads": self.threads,
+                                      "code": code_digest()}, sort_keys=True, default=str))
 
     def train(self, method: str, **extra: Any) -> RunResult:
         """Train (or load, when finished) ``method`` for this cell into ``run_dir``."""
@@ -84,6 +110,23 @@ def read_cell(cell: Cell) -> dict[str, Any] | None:
     return stored.get("row") if stored.get("key") == cell.key() else None
 
 
+def discard_stale(cell: Cell) -> bool:
+    """When ``cell.json`` holds another key (other code, knobs or threads), remove that row and
+    the run it came from (result.json, checkpoints/), so the cell trains again from scratch
+    instead of loading the older run. Returns whether anything was removed."""
+    path = cell.run_dir / CELL_FILE
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    if stored.get("key") == cell.key():
+        return False
+    path.unlink(missing_ok=True)
+    (cell.run_dir / "result.json").unlink(missing_ok=True)
+    shutil.rmtree(cell.run_dir / "checkpoints", ignore_errors=True)
+    return True
+
+
 def _run_cell(fn: Callable[[Cell], dict[str, Any]], cell: Cell) -> dict[str, Any]:
     row = {"variant": cell.variant, "seed": cell.seed, "run": cell.run_dir.name, **fn(cell)}
     cell.run_dir.mkdir(parents=True, exist_ok=True)
@@ -114,6 +157,8 @@ def run_grid(fn: Callable[[Cell], dict[str, Any]],
     if not force:
         rows = {i: r for i, c in enumerate(grid) if (r := read_cell(c)) is not None}
     todo = [i for i in range(len(grid)) if i not in rows]
+    for i in todo:
+        discard_stale(grid[i])
     bar = tqdm(total=len(grid), initial=len(rows), desc=desc, unit="run", disable=quiet())
     try:
         if workers > 1 and len(todo) > 1:
@@ -135,4 +180,5 @@ def run_grid(fn: Callable[[Cell], dict[str, Any]],
     return [rows[i] for i in range(len(grid))]
 
 
-__all__ = ["CELL_FILE", "Cell", "cells", "quiet", "read_cell", "run_grid"]
+__all__ = ["CELL_FILE", "Cell", "cells", "code_digest", "discard_stale", "quiet", "read_cell",
+           "run_grid"]
