@@ -205,3 +205,15 @@ def test_cityscapes_trains_labels_to_photos(tmp_path):
     row = evaluate_folder(m.G, m.cfg, feature_net=net)
     assert row["fid_n_real"] == row["fid_n_generated"] == 3 and row["fid_feature_net"] == "tiny"
     assert math.isfinite(row[row["fid_name"]])
+
+
+def test_monce_is_a_method_name(capsys):
+    """``ci-inpaint train monce`` = ``cut --set contrast=monce``, listed in ``train --help``."""
+    from ci_inpaint.cli import main
+
+    m = get_method("monce")
+    assert issubclass(m, get_method("cut"))
+    assert vars(resolve_config(m.Config, "smoke", {})) == vars(small(contrast="monce"))
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    assert any(line.split()[:1] == ["monce"] for line in capsys.readouterr().out.splitlines())

@@ -39,6 +39,7 @@ _MODULES: dict[str, str] = {
     "divco": "ci_inpaint.methods.divco_images",
     "toy_regression": "ci_inpaint.methods.toy_regression",
     "cut": "ci_inpaint.methods.cut",
+    "monce": "ci_inpaint.methods.cut",  # CUT with contrast=monce by default
     "contrasfill": "ci_inpaint.methods.contrasfill",
     "scat": "ci_inpaint.methods.scat",
     "daf_moco": "ci_inpaint.methods.daf",

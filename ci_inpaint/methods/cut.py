@@ -344,6 +344,21 @@ class CUT(Method):
         return {"mask_iou": float(mask_iou(object_mask_b(out), test.a["mask"]).mean())}
 
 
+@dataclass
+class MoNCEConfig(CUTConfig):
+    contrast: str = "monce"  # MoNCE (CVPR 2022): CUT's PatchNCE with OT-reweighted negatives
+
+
+@register
+class MoNCE(CUT):
+    """MoNCE (Zhan et al., CVPR 2022): the ``cut`` method with ``contrast=monce`` by default
+    (every other knob, and every number, as ``cut --set contrast=monce``)."""
+
+    name = "monce"
+    Config = MoNCEConfig
+    summary = "MoNCE (CVPR 2022): CUT with the OT-reweighted patch contrast (= cut contrast=monce)"
+
+
 # ----------------------------------------------------------------------------- evaluation
 def generator_of(obj) -> torch.nn.Module:
     """G inside a RunResult, a CUT method, or G itself."""
@@ -469,7 +484,8 @@ def evaluate_folder(G, cfg: CUTConfig, feature_net="inception") -> dict[str, Any
             "fid_label": f["label"]}
 
 
-__all__ = ["CONTENT_FACTORS", "CONTRASTS", "CUT", "CUTConfig", "DATASETS", "ShapeDomains",
+__all__ = ["CONTENT_FACTORS", "CONTRASTS", "CUT", "CUTConfig", "DATASETS", "MoNCE", "MoNCEConfig",
+           "ShapeDomains",
            "content_classifier", "content_scores", "evaluate_folder", "evaluate_shapes", "fid_shapes",
            "generator_of", "load_domains", "mask_iou", "object_mask_b", "preset", "render_b",
            "test_domains", "translate"]
