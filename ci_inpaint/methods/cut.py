@@ -28,11 +28,11 @@ Settings and where they differ from the papers:
   layers has 64), batch 2, lr 1e-3 (5 x CUT's) so that 300 steps translate; ``full``: horse2zebra at 256 px with
   CUT's networks (ngf 64, 9 blocks, ndf 64, 256 patches) and schedule (400 epochs).
 
-Data (``dataset``): ``shapes`` -- :class:`ShapeDomains`, two renderings of
+Data (``dataset``, in :mod:`ci_inpaint.data.cut`): ``shapes`` -- :class:`ShapeDomains`, two renderings of
 :class:`ci_inpaint.data.FactorShapes` that share the content factors (class, scale, angle,
 position) and differ in style: domain A is the solid palette-coloured object on a random
 texture, domain B the same object filled with black-and-white stripes on a mottled green
-background. Content preservation is then measured exactly (:func:`content_scores`): a factor
+background. Content preservation is then measured exactly (:mod:`ci_inpaint.evaluation.cut`): a factor
 classifier trained on real B images reads class, scale and position from G(x_A) and is scored
 against x_A's true factors, and the object mask recovered from G(x_A) by B's colour rule is
 compared with x_A's true mask (IoU). ``horse2zebra`` / ``unpaired_folder`` read CycleGAN-layout
@@ -44,111 +44,41 @@ colours -> photos (:class:`ci_inpaint.data.folders.UnpairedView`); CUT's Citysca
 
 from __future__ import annotations
 
-import functools
-import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
-import numpy as np
 import torch
-import torch.nn.functional as F
-from torch.utils.data import Dataset
 
 from ..config import TrainConfig
-from ..data.epochs import item_generator, split_key
+from ..data.cut import (  # the data lives in data/cut.py; names re-exported here
+    B_BACKGROUND,
+    B_STRIPES,
+    CONTENT_FACTORS,
+    ShapeDomains,
+    load_domains,
+    object_mask_b,
+    render_b,
+)
 from ..errors import ConfigError
+from ..evaluation.cut import (  # the evaluation lives in evaluation/cut.py; re-exported here
+    content_classifier,
+    content_scores,
+    evaluate_folder,
+    evaluate_shapes,
+    fid_shapes,
+    mask_iou,
+    test_domains,
+    translate,
+)
 from ..losses.gan import d_lsgan, g_lsgan
 from ..losses.monce import COSTS, monce_loss
 from ..losses.patchnce import patchnce_loss
 from ..nn.cut import PatchDiscriminator, PatchSampleMLP, ResnetGenerator, parse_layers
 from . import Method, register
+from .common import frozen, generator_of
 
 CONTRASTS = ("patchnce", "monce", "none")
 DATASETS = ("shapes", "horse2zebra", "cityscapes", "unpaired_folder")
-CONTENT_FACTORS = ("label", "scale", "x", "y")  # read by the content classifier (angle: symmetric)
-B_BACKGROUND = (0.33, 0.52, 0.22)  # domain B's mottled green
-B_STRIPES = (0.06, 0.94)  # black and white
-
-
-# ----------------------------------------------------------------------------- data
-def render_b(mask: np.ndarray, gen: torch.Generator) -> torch.Tensor:
-    """Domain B's style for an object ``mask`` (H, W) bool: black-and-white stripes (random
-    angle and phase, period H/6) inside, green with a smooth brightness noise outside; (3, H, W)
-    in [-1, 1]."""
-    h, w = mask.shape
-    phi, phase = (torch.rand(2, generator=gen) * torch.tensor([math.pi, 2 * math.pi])).tolist()
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32) + 0.5
-    period = max(h / 6, 3.0)
-    stripes = np.sin(2 * math.pi * (xx * math.cos(phi) + yy * math.sin(phi)) / period + phase) > 0
-    fg = np.where(stripes, B_STRIPES[1], B_STRIPES[0])[None].repeat(3, 0)
-    # one noise map for all channels: brightness varies, the green's saturation (0.30) does not
-    noise = F.interpolate(torch.randn(1, 1, 4, 4, generator=gen), size=(h, w), mode="bicubic",
-                          align_corners=False)[0].numpy()
-    bg = np.clip(np.asarray(B_BACKGROUND, np.float32)[:, None, None] + 0.08 * noise, 0, 1)
-    return torch.from_numpy(np.where(mask[None], fg, bg) * 2 - 1).float()
-
-
-def object_mask_b(images: torch.Tensor, threshold: float = 0.12) -> torch.Tensor:
-    """Domain B's colour rule: a pixel is object when its channels are nearly equal (stripes
-    are grey, the background saturated green). (N, 3, H, W) in [-1, 1] -> (N, H, W) bool."""
-    x = (images.float() + 1) / 2
-    return (x.amax(1) - x.amin(1)) < threshold
-
-
-@functools.lru_cache(maxsize=8)
-def _domain(n: int, size: int, seed: int, num_classes: int, style: str) -> dict[str, torch.Tensor]:
-    """n rendered items of one domain (cached per process: renders once per grid worker)."""
-    from ..data import FactorShapes
-
-    ds = FactorShapes(n, size=size, seed=seed, num_classes=num_classes)
-    items = [ds[i] for i in range(n)]
-    masks = torch.stack([it["mask"][0] > 0.5 for it in items])
-    if style == "A":
-        images = torch.stack([it["image"] for it in items])
-    else:
-        images = torch.stack([render_b(m.numpy(), torch.Generator().manual_seed(seed * 7919 + i))
-                              for i, m in enumerate(masks)])
-    factors = {"label": torch.stack([it["label"] for it in items])}
-    for j, name in enumerate(ds.factor_names):
-        factors[name] = torch.stack([it["factors"][j] for it in items])
-    return {"image": images, "mask": masks, **{f"f_{k}": v for k, v in factors.items()}}
-
-
-class ShapeDomains(Dataset):
-    """Unpaired A -> B shapes (see the module): item i = A[i] with a B partner drawn afresh per
-    epoch (epoch-aware), A and B from different FactorShapes seeds (no pairs exist).
-
-    ``split``: train (A seed = seed, B seed = seed + 1) or test (seeds + 100). Item:
-    ``{"A", "B"}`` images, ``"factors_A"`` (the content factors of A, in
-    :data:`CONTENT_FACTORS` order) and ``"mask_A"``.
-    """
-
-    epoch_aware = True
-
-    def __init__(self, n: int = 1000, size: int = 32, seed: int = 0, num_classes: int = 4,
-                 split: str = "train"):
-        if split not in ("train", "test"):
-            raise ConfigError(f"ShapeDomains split must be train or test, got {split!r}")
-        off = 0 if split == "train" else 100
-        self.n, self.size, self.seed = n, size, seed + off
-        self.a = _domain(n, size, seed + off, num_classes, "A")
-        self.b = _domain(n, size, seed + off + 1, num_classes, "B")
-        self.num_classes = num_classes
-
-    def __len__(self) -> int:
-        return self.n
-
-    def factors(self, domain: str = "A") -> dict[str, torch.Tensor]:
-        d = self.a if domain == "A" else self.b
-        return {k: d[f"f_{k}"] for k in CONTENT_FACTORS}
-
-    def __getitem__(self, key) -> dict:
-        epoch, i = split_key(key)
-        j = int(torch.randint(self.n, (), generator=item_generator(self.seed, epoch, i)))
-        return {"A": self.a["image"][i], "B": self.b["image"][j], "mask_A": self.a["mask"][i],
-                "factors_A": torch.stack([self.a[f"f_{k}"][i] for k in CONTENT_FACTORS])}
-
-
 # ----------------------------------------------------------------------------- config
 @dataclass
 class CUTConfig(TrainConfig):
@@ -212,16 +142,6 @@ def preset(cfg: CUTConfig) -> tuple[float, bool, bool]:
     idt = cfg.nce_idt == "on" or (cfg.nce_idt == "auto" and not fast)
     flip = cfg.flip_equivariance == "on" or (cfg.flip_equivariance == "auto" and fast)
     return lam, idt, flip
-
-
-def load_domains(cfg: CUTConfig, split: str = "train"):
-    if cfg.dataset == "shapes":
-        n = cfg.n_train if split == "train" else cfg.eval_n
-        return ShapeDomains(n, cfg.size, cfg.seed if split == "train" else 0, cfg.num_classes, split)
-    from ..data import get_dataset
-
-    name = cfg.dataset if cfg.dataset in ("horse2zebra", "cityscapes") else "unpaired"
-    return get_dataset(name, split, cfg.size, data_root=cfg.data_root or None)
 
 
 # ----------------------------------------------------------------------------- method
@@ -322,16 +242,13 @@ class CUT(Method):
             d_loss = d_lsgan(self.D(real_b).float(), self.D(fake_b.detach()).float())
         ctx.optimize("D", {"d_lsgan": d_loss})
 
-        self.D.requires_grad_(False)
-        try:
+        with frozen(self.D):  # G + MLP step: gradients reach G through D, D's stay clean
             with ctx.autocast():
                 terms = {"g_lsgan": c.lambda_gan * g_lsgan(self.D(fake_b).float())}
                 if use_nce:
                     src = torch.cat([real_a, real_b]) if idt else real_a
                     terms["nce"] = self.lambda_nce * self.nce(src, fake, flipped)
             ctx.optimize("G", terms)
-        finally:
-            self.D.requires_grad_(True)
         return {"d_lsgan": d_loss.detach(), **{k: v.detach() for k, v in terms.items()}}
 
     def evaluate(self, ctx):
@@ -359,132 +276,7 @@ class MoNCE(CUT):
     summary = "MoNCE (CVPR 2022): CUT with the OT-reweighted patch contrast (= cut contrast=monce)"
 
 
-# ----------------------------------------------------------------------------- evaluation
-def generator_of(obj) -> torch.nn.Module:
-    """G inside a RunResult, a CUT method, or G itself."""
-    obj = getattr(obj, "method", obj)
-    return obj.G if isinstance(obj, CUT) else obj
-
-
-@torch.no_grad()
-def translate(G, images: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
-    """G(x) for (N, 3, H, W) in [-1, 1], in eval mode (instance norm has no running stats, so
-    train and eval agree), on G's device; returned on the CPU."""
-    g = generator_of(G)
-    dev = next(g.parameters()).device
-    was = g.training
-    g.eval()
-    try:
-        return torch.cat([g(images[i:i + batch_size].to(dev)).float().cpu()
-                          for i in range(0, len(images), batch_size)])
-    finally:
-        g.train(was)
-
-
-def mask_iou(pred: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
-    """Per-image IoU of two (N, H, W) bool masks (1 where both are empty)."""
-    inter = (pred & true).flatten(1).sum(1).float()
-    union = (pred | true).flatten(1).sum(1).float()
-    return torch.where(union > 0, inter / union.clamp(min=1), torch.ones_like(union))
-
-
-@functools.lru_cache(maxsize=4)
-def content_classifier(size: int = 32, num_classes: int = 4, n: int = 2000, epochs: int = 6):
-    """The frozen factor classifier trained on real domain-B renderings (``n`` train + 400 val
-    from seeds 500 / 501, unseen by any run), heads :data:`CONTENT_FACTORS`; cached on disk by
-    :func:`ci_inpaint.metrics.classifier.train_factor_classifier`. ``.accuracy``: held-out."""
-    from ..metrics.classifier import train_factor_classifier
-
-    tr, va = _domain(n, size, 500, num_classes, "B"), _domain(400, size, 501, num_classes, "B")
-    return train_factor_classifier(
-        f"cut_shapes_b{size}", tr["image"], {k: tr[f"f_{k}"] for k in CONTENT_FACTORS},
-        epochs=epochs, input_size=size,
-        val=(va["image"], {k: va[f"f_{k}"] for k in CONTENT_FACTORS}))
-
-
-@torch.no_grad()
-def content_scores(images: torch.Tensor, factors: dict[str, torch.Tensor], masks: torch.Tensor,
-                   classifier) -> dict[str, float]:
-    """Content preserved in translated ``images`` of x_A: the B classifier's accuracy on each of
-    x_A's true factors (``acc_<factor>``, their mean ``content_acc``) and the IoU of B's colour
-    rule mask with x_A's true mask (``mask_iou``)."""
-    logits = classifier.logits(images.float())
-    out = {f"acc_{k}": float((logits[k].argmax(1) == factors[k]).float().mean())
-           for k in CONTENT_FACTORS}
-    out["content_acc"] = float(np.mean([out[f"acc_{k}"] for k in CONTENT_FACTORS]))
-    out["mask_iou"] = float(mask_iou(object_mask_b(images), masks).mean())
-    return out
-
-
-def fid_shapes(images: torch.Tensor, size: int, num_classes: int, feature_net="auto",
-               n_real: int = 1000, clf_n: int = 2000) -> dict[str, Any]:
-    """FID of translated images to ``n_real`` real B renderings (seed 600, unseen elsewhere).
-    Without the Inception weights (``auto``) the features are the penultimate layer of
-    :func:`content_classifier` (trained on real B), and the result is named
-    ``fid_cut_shapes_b<size>_classifier`` -- never ``fid``."""
-    from ..metrics import fid
-    from ..metrics.features import FeatureNet
-    from ..metrics.fid import feature_net_or
-
-    def classifier_features() -> FeatureNet:
-        clf = content_classifier(size, num_classes, clf_n)
-        return FeatureNet(clf.trunk, f"cut_shapes_b{size}_classifier", input_size=clf.input_size)
-
-    real = _domain(n_real, size, 600, num_classes, "B")
-    return fid(real["image"], images, feature_net=feature_net_or(feature_net, classifier_features))
-
-
-def evaluate_shapes(G, cfg: CUTConfig, n: int = 500, fid_n: int = 1000,
-                    feature_net="auto", clf_n: int = 2000) -> dict[str, Any]:
-    """Content (:func:`content_scores`) and realism (:func:`fid_shapes`) of G on ``n`` test
-    images of domain A (the test split, seed 100: never trained on); the classifier is
-    trained on ``clf_n`` real B images (cached)."""
-    test = ShapeDomains(n, cfg.size, 0, cfg.num_classes, "test")
-    out_imgs = translate(G, test.a["image"])
-    clf = content_classifier(cfg.size, cfg.num_classes, clf_n)
-    row = content_scores(out_imgs, test.factors("A"), test.a["mask"], clf)
-    f = fid_shapes(out_imgs, cfg.size, cfg.num_classes, feature_net, n_real=fid_n, clf_n=clf_n)
-    row.update({"clf_val_acc": float(np.mean(list(clf.accuracy.values()) or [float("nan")])),
-                "fid_name": f["name"], f["name"]: f["value"], "fid_n_real": f["n_a"],
-                "fid_n_generated": f["n_b"], "fid_feature_net": f["feature_net"]})
-    return row
-
-
-def test_domains(cfg: CUTConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """Every test image of domain A and of domain B of a folder dataset, each once and
-    deterministically resized (no random crop or flip): horse2zebra's testA (120) / testB (140),
-    Cityscapes' 500 val label maps / photos."""
-    from ..data.folders import UnpairedFolder, UnpairedView, fit_image, open_image
-
-    ds = load_domains(cfg, "test")
-    if isinstance(ds, UnpairedView):
-        items = [ds.paired[i] for i in range(len(ds.paired))]
-        return (torch.stack([it[ds.a_key] for it in items]),
-                torch.stack([it[ds.b_key] for it in items]))
-    if isinstance(ds, UnpairedFolder):
-        def load(files):
-            return torch.stack([fit_image(open_image(f), cfg.size) for f in files])
-        return load(ds.files_a), load(ds.files_b)
-    raise ConfigError(f"dataset={cfg.dataset} has no test folders: evaluate_shapes scores it")
-
-
-def evaluate_folder(G, cfg: CUTConfig, feature_net="inception") -> dict[str, Any]:
-    """The FID protocol we state for horse2zebra and Cityscapes: every test image of domain A
-    translated at ``cfg.size``, against every real test image of domain B, Inception pool3
-    (pytorch-fid's weights; a missing file is an error naming how to get it, since no in-project
-    network stands in for natural images), on the checkpoint it is given -- report the *final*
-    one: CUT's and MoNCE's published numbers pick the best epoch on the test set. Cityscapes'
-    content score (DRN-D-105 mAP) is not computed: we do not ship those weights."""
-    from ..metrics import fid
-
-    a, b = test_domains(cfg)
-    f = fid(b, translate(G, a), feature_net=feature_net)
-    return {"fid_name": f["name"], f["name"]: f["value"], "fid_n_real": f["n_a"],
-            "fid_n_generated": f["n_b"], "fid_feature_net": f["feature_net"],
-            "fid_label": f["label"]}
-
-
-__all__ = ["CONTENT_FACTORS", "CONTRASTS", "CUT", "CUTConfig", "DATASETS", "MoNCE", "MoNCEConfig",
+__all__ = ["B_BACKGROUND", "B_STRIPES", "CONTENT_FACTORS", "CONTRASTS", "CUT", "CUTConfig", "DATASETS", "MoNCE", "MoNCEConfig",
            "ShapeDomains",
            "content_classifier", "content_scores", "evaluate_folder", "evaluate_shapes", "fid_shapes",
            "generator_of", "load_domains", "mask_iou", "object_mask_b", "preset", "render_b",
