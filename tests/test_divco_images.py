@@ -154,8 +154,8 @@ def test_errors_name_the_fix(tmp_path, monkeypatch):
 def test_run_images_grid_rows_fid_counts_and_resume(tmp_path, monkeypatch):
     from torch import nn
 
+    from ci_inpaint.evaluation import divco as divco_images  # evaluate_run's module
     from ci_inpaint.experiments import aggregate, divco, load_run
-    from ci_inpaint.methods import divco_images
 
     feats = nn.Sequential(nn.AdaptiveAvgPool2d(2), nn.Flatten())  # cheap 12-d features
     real_fid = divco_images.fid_score
