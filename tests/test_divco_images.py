@@ -176,6 +176,7 @@ def test_run_images_grid_rows_fid_counts_and_resume(tmp_path, monkeypatch):
     assert sample(G, [1], 2).shape == (2, 3, 32, 32)
     assert (tmp_path / "none-s0" / "checkpoints" / "last.pt").is_file()
     monkeypatch.setattr(divco_images, "evaluate_run", None)  # a second call evaluates nothing
+    monkeypatch.setattr("ci_inpaint.methods.divco_images.evaluate_run", None)  # re-export
     assert divco.run_images([0], tmp_path, **kw) == rows
 
 
