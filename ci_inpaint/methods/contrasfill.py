@@ -42,17 +42,25 @@ TorchScript encoder file ``known_encoder``, sphere codes).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import TrainConfig
+from ..data.contrasfill import FaceBoxes, eval_items  # data: data/contrasfill.py
 from ..errors import ConfigError, DataError
+from ..evaluation.contrasfill import (  # evaluation: evaluation/contrasfill.py; re-exported
+    FACTORS,
+    change_rates,
+    evaluate_run,
+    factor_predictor,
+    kffa_net,
+    samples,
+)
 from ..losses.contrasfill import code_contrastive_loss, grid_ids, paired_codes
 from ..losses.gan import (
     d_nonsaturating,
@@ -64,6 +72,7 @@ from ..losses.gan import (
 )
 from ..nn.contrasfill import ContrasFillDiscriminator, ContrasFillGenerator, UnknownEncoder
 from . import Method, path_digests, register
+from .common import eval_mode, frozen
 
 VARIANTS = ("contrasfill", "comod", "contrasfill1", "concat", "k-u", "u-k", "repredict")
 SINGLE = ("comod", "contrasfill1")  # one code z, no known/unknown split
@@ -167,34 +176,6 @@ def known_classifier(cfg: ContrasFillConfig, seed: int = 0, feat_dim: int = 128,
                              size=cfg.resolution, input_size=min(cfg.resolution, 32),
                              epochs=cfg.ek_epochs, lr=3e-3, seed=seed, feat_dim=feat_dim,
                              device=device)
-
-
-# ----------------------------------------------------------------------------- faces
-class FaceBoxes(torch.utils.data.Dataset):
-    """Faces prepared by ``data_scripts/celebamask_hq.py``: ``root/<split>/images/*.png`` and
-    ``root/<split>/boxes.json`` ({file: [x0, y0, x1, y1]} at ``size``); items carry ``image``
-    and ``box`` (the hole is the face box, as the paper's main study)."""
-
-    def __init__(self, root: str, split: str = "train", size: int = 256):
-        d = Path(root) / split
-        boxes = d / "boxes.json"
-        if not boxes.is_file():
-            raise DataError(f"{boxes} not found: prepare the faces with "
-                            f".venv/bin/python data_scripts/celebamask_hq.py --root {root}")
-        self.dir, self.size = d / "images", size
-        self.boxes = json.loads(boxes.read_text())
-        self.files = sorted(self.boxes)
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def __getitem__(self, i: int) -> dict:
-        from PIL import Image
-
-        img = Image.open(self.dir / self.files[i]).convert("RGB").resize((self.size,) * 2)
-        x = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8)
-        x = x.view(self.size, self.size, 3).permute(2, 0, 1).float() / 127.5 - 1
-        return {"image": x, "box": torch.tensor(self.boxes[self.files[i]], dtype=torch.long)}
 
 
 # ----------------------------------------------------------------------------- method
@@ -388,15 +369,12 @@ class ContrasFill(Method):
             out["r1"] = r1.detach()
 
         # G step (and E_u): Eq. 7; D frozen, gradients still reach G through it
-        D.requires_grad_(False)
-        try:
+        with frozen(D):
             with ctx.autocast():
                 fake = self.composite(G(x, m, k, u), x, m)
                 terms = {"g_adv": g_nonsaturating(D(fake, m).float()),
                          **self.code_terms(fake, m, k, u, k_ids, u_ids, classes)}
             ctx.optimize("G", terms)
-        finally:
-            D.requires_grad_(True)
         return {**out, **{n: t.detach() for n, t in terms.items()}}
 
     # -- sampling -------------------------------------------------------------------------
@@ -406,17 +384,13 @@ class ContrasFill(Method):
         """Composites G(k, u, I) for rows of (image, mask, k, u) (same length), in eval mode,
         with the EMA generator when there is one; CPU float output in [-1, 1] (clamped)."""
         G = self.sampler
-        was = G.training
-        G.eval()
-        try:
-            outs = []
+        outs = []
+        with eval_mode(G):
             for i in range(0, len(image), batch_size):
                 sl = slice(i, i + batch_size)
                 x, m = image[sl].to(self.device), mask[sl].to(self.device)
                 kk = None if k is None or self.single else k[sl].to(self.device)
                 outs.append(self.composite(G(x, m, kk, u[sl].to(self.device)), x, m).float().cpu())
-        finally:
-            G.train(was)
         return torch.cat(outs).clamp(-1, 1)
 
     def evaluate(self, ctx):
@@ -442,136 +416,6 @@ class ContrasFill(Method):
         return k, self.unknown_codes(n, generator)
 
 
-def eval_items(method: ContrasFill, n: int, seed: int = 7) -> dict[str, Tensor]:
-    """``n`` held-out contexts (another FactorShapes seed than training) with their box holes:
-    ``image``, ``mask``, ``label``, ``factors``."""
-    from ..data import FactorShapes
-    from ..data.inpaint import MaskedDataset, object_masks
-
-    cfg = method.cfg
-    if cfg.dataset != "factor_shapes":
-        base = FaceBoxes(cfg.data_root, "test", cfg.resolution)
-    else:
-        base = FactorShapes(n, size=cfg.resolution, seed=seed, num_classes=cfg.num_classes)
-    ds = MaskedDataset(base, object_masks("box", dilate=1), seed=seed)
-    items = [ds[i] for i in range(min(n, len(ds)))]
-    return {key: torch.stack([it[key] for it in items]) for key in items[0]
-            if isinstance(items[0][key], Tensor)}
-
-
-__all__ = ["DATASETS", "SINGLE", "VARIANTS", "ContrasFill", "ContrasFillConfig", "FaceBoxes",
-           "KnownEncoder", "codes_per_batch", "eval_items", "known_classifier"]
-
-
-# ----------------------------------------------------------------------------- evaluation
-FACTORS = ("label", "colour", "scale", "angle")  # what the factor predictor reads
-
-
-def kffa_net(cfg: ContrasFillConfig):
-    """KFFA's classifier: a *different* network from E_k (other seed and width, Sec. 4)."""
-    return known_classifier(cfg, seed=1, feat_dim=96)
-
-
-def factor_predictor(cfg: ContrasFillConfig):
-    """Predicts class, colour, scale and angle of a generated image (trained on real data)."""
-    return known_classifier(cfg, seed=2, feat_dim=128, factors=FACTORS)
-
-
-def _vary(method: ContrasFill, n_inputs: int, s: int, vary: str, g: torch.Generator):
-    """Codes for ``n_inputs`` x ``s`` samples: ``random`` (both codes drawn per sample),
-    ``known`` (u fixed per input, s distinct classes / sphere vectors), ``unknown`` (k fixed per
-    input, s values of u). Single-code variants have only ``random`` (= z varied)."""
-    if method.single or vary == "random":
-        return method.random_codes(n_inputs * s, g)
-    cfg = method.cfg
-    k0, u0 = method.random_codes(n_inputs, g)
-    if vary == "unknown":
-        return k0.repeat_interleave(s, 0), method.unknown_codes(n_inputs * s, g)
-    if cfg.known_code == "onehot":
-        ids = torch.stack([torch.randperm(cfg.num_classes, generator=g)[:s] for _ in range(n_inputs)])
-        k = method.known_codes(ids.flatten())
-    else:
-        k = method.known_codes(n_inputs * s, g)
-    return k, u0.repeat_interleave(s, 0)
-
-
-def samples(method: ContrasFill, items: dict[str, Tensor], s: int, vary: str = "random",
-            seed: int = 0) -> Tensor:
-    """(inputs, s, 3, H, W) composites of every context in ``items`` under ``vary``."""
-    g = torch.Generator().manual_seed(seed)
-    n = len(items["image"])
-    k, u = _vary(method, n, s, vary, g)
-    x, m = items["image"].repeat_interleave(s, 0), items["mask"].repeat_interleave(s, 0)
-    return method.inpaint(x, m, k, u).view(n, s, *x.shape[1:])
-
-
-@torch.no_grad()
-def change_rates(predictor, imgs: Tensor) -> dict[str, float]:
-    """Per factor: the share of sample pairs of one input whose predicted value differs
-    (0 = the code never changes this factor, 1 = always); ``imgs`` (inputs, S, C, H, W)."""
-    n, s = imgs.shape[:2]
-    logits = predictor.logits(imgs.flatten(0, 1))
-    iu = torch.triu_indices(s, s, offset=1)
-    out = {}
-    for f in FACTORS:
-        p = logits[f].argmax(1).view(n, s)
-        out[f] = float((p[:, iu[0]] != p[:, iu[1]]).float().mean())
-    return out
-
-
-def evaluate_run(method: ContrasFill, n_inputs: int = 40, n_samples: int = 10, fid_n: int = 500,
-                 seed: int = 0, lpips_net: str = "auto") -> dict[str, Any]:
-    """Everything the notebook tabulates for one trained run (factor_shapes data):
-
-    * ``fid_factorshapes_classifier`` (the FID of ``fid_n`` composites with random codes vs
-      ``fid_n`` real held-out images, on the KFFA classifier's features: no Inception weights
-      here, so named after its network), ``fid_n``;
-    * ``lpips`` value (its name in ``lpips_name``: the fallback unless AlexNet is present), all
-      pairs of ``n_samples`` per input, random codes (Table 1);
-    * ``kffa`` (random codes, Table 1), ``kffa_known_varied`` (u fixed, ``min(n_samples,
-      classes)`` distinct known codes; Table 2), ``kffa_known_fixed`` (k fixed, u varied; Table 2
-      last row) -- single-code variants have one code: their varied value is the random one and
-      no fixed value;
-    * ``dis_<code>_<factor>`` the disentanglement matrix (:func:`change_rates`) for code
-      ``known``/``unknown`` (or ``z``), and the predictor's held-out accuracy ``acc_<factor>``.
-    """
-    cfg = method.cfg
-    net, pred = kffa_net(cfg), factor_predictor(cfg)  # trained (once, cached) with gradients on
-    with torch.no_grad():
-        return _evaluate(method, net, pred, n_inputs, n_samples, fid_n, seed, lpips_net)
-
-
-def _evaluate(method, net, pred, n_inputs, n_samples, fid_n, seed, lpips_net) -> dict[str, Any]:
-    from ..metrics import kffa, lpips_diversity
-    from ..metrics.features import FeatureNet
-    from ..metrics.fid import fid
-
-    cfg = method.cfg
-    items = eval_items(method, n_inputs, seed=7 + 1000 * seed)
-    out: dict[str, Any] = {}
-    rand = samples(method, items, n_samples, "random", seed)
-    lp = lpips_diversity(rand, net=lpips_net)
-    out["lpips"], out["lpips_name"] = lp["value"], lp["name"]
-    out["kffa"] = kffa(net.features(rand.flatten(0, 1)).view(n_inputs, n_samples, -1))
-    s_k = min(n_samples, cfg.num_classes) if cfg.known_code == "onehot" else n_samples
-    if method.single:
-        out["kffa_known_varied"] = out["kffa"]
-        out.update({f"dis_z_{f}": v for f, v in change_rates(pred, rand).items()})
-    else:
-        for vary, s in (("known", s_k), ("unknown", n_samples)):
-            imgs = samples(method, items, s, vary, seed + 1)
-            key = "kffa_known_varied" if vary == "known" else "kffa_known_fixed"
-            out[key] = kffa(net.features(imgs.flatten(0, 1)).view(n_inputs, s, -1))
-            out.update({f"dis_{vary}_{f}": v for f, v in change_rates(pred, imgs).items()})
-    out.update({f"acc_{f}": a for f, a in pred.accuracy.items()})
-    fid_items = eval_items(method, fid_n, seed=11 + 1000 * seed)
-    real = eval_items(method, fid_n, seed=13 + 1000 * seed)["image"]
-    k, u = method.random_codes(fid_n, torch.Generator().manual_seed(seed + 2))
-    fake = method.inpaint(fid_items["image"], fid_items["mask"], k, u)
-    fnet = FeatureNet(net.trunk, "factorshapes_classifier", input_size=net.input_size)
-    f = fid(real, fake, feature_net=fnet)
-    out[f["name"]], out["fid_name"], out["fid_n"] = f["value"], f["name"], f["n_a"]
-    return out
-
-
-__all__ += ["FACTORS", "change_rates", "evaluate_run", "factor_predictor", "kffa_net", "samples"]
+__all__ = ["DATASETS", "FACTORS", "SINGLE", "VARIANTS", "ContrasFill", "ContrasFillConfig",
+           "FaceBoxes", "KnownEncoder", "change_rates", "codes_per_batch", "eval_items",
+           "evaluate_run", "factor_predictor", "kffa_net", "known_classifier", "samples"]
