@@ -61,6 +61,7 @@ from ..losses.divco import (
 )
 from ..metrics.toy import toy_mode_metrics
 from . import Method, register
+from .common import frozen
 
 REGULARIZERS = ("none", "regression", "mode_seeking", "divco")
 ENCODER_HEADS = ("none", "fixed", "trained")  # as divco_images: default none (the paper)
@@ -385,10 +386,8 @@ class DivCoToy(Method):
 
         k = min(cfg.reg_batch or b, b)  # the first k queries carry the regulariser
         per: dict[str, torch.Tensor] = {}  # regulariser -> per-member loss of its members
-        self.D.requires_grad_(False)  # G step: gradients reach G through D, D's stay clean
-        if self.E is not None:
-            self.E.requires_grad_(False)  # the regression term updates G only
-        try:
+        # G step: gradients reach G through D, D's stay clean; the regression term updates G only
+        with frozen(self.D, self.E):
             with ctx.autocast():  # G step: non-saturating loss + each member's regulariser
                 z = torch.randn(mm, b, cfg.z_dim, device=dev)
                 fake = self.G(z, c)
@@ -409,10 +408,6 @@ class DivCoToy(Method):
             if per and ctx.step % cfg.log_every == 0:
                 ratios = self._grad_ratios(adv, per)
             ctx.optimize("G", terms)
-        finally:
-            self.D.requires_grad_(True)
-            if self.E is not None:
-                self.E.requires_grad_(True)
         out = {"loss_D": loss_d.detach() / mm, "G_adv": adv.detach().mean(),
                **{f"G_{r}": (self.lam[self.idx[r]] * v).detach().mean() for r, v in per.items()},
                **ratios}
