@@ -217,3 +217,23 @@ def test_monce_is_a_method_name(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     assert any(line.split()[:1] == ["monce"] for line in capsys.readouterr().out.splitlines())
+
+
+def test_resolve_presets_writes_the_values_used():
+    cfg = CUTConfig(cut_mode="fastcut")
+    cfg.resolve_presets()
+    assert (cfg.lambda_nce, cfg.nce_idt, cfg.flip_equivariance) == (10.0, "off", "on")
+    assert preset(cfg) == (10.0, False, True)  # resolving twice changes nothing
+    cfg = CUTConfig(lambda_nce=2.0, nce_idt="off")
+    cfg.resolve_presets()
+    assert (cfg.lambda_nce, cfg.nce_idt, cfg.flip_equivariance) == (2.0, "off", "off")
+    bad = CUTConfig(lambda_nce=-2.0)
+    bad.resolve_presets()
+    assert bad.lambda_nce == -2.0  # left for check_config's error
+
+
+@pytest.mark.skipif(not hasattr(__import__("ci_inpaint.config").config.TrainConfig,
+                                "resolve_presets"), reason="resolve_config has no preset hook yet")
+def test_resolve_config_records_the_preset():
+    cfg = small(cut_mode="fastcut")
+    assert (cfg.lambda_nce, cfg.nce_idt, cfg.flip_equivariance) == (10.0, "off", "on")

@@ -134,6 +134,17 @@ class CUTConfig(TrainConfig):
                          "flip_equivariance": ("auto", "on", "off"), "monce_cost": COSTS,
                          "dataset": DATASETS}
 
+    def resolve_presets(self) -> None:
+        """The cut / fastcut preset written into the sentinels (``lambda_nce=-1``, ``"auto"``)
+        so that config.yaml records the values used; other negative weights are left for
+        check_config to refuse."""
+        getattr(super(), "resolve_presets", lambda: None)()
+        lam, idt, flip = preset(self)
+        if self.lambda_nce == -1:
+            self.lambda_nce = lam
+        self.nce_idt = "on" if idt else "off"
+        self.flip_equivariance = "on" if flip else "off"
+
 
 def preset(cfg: CUTConfig) -> tuple[float, bool, bool]:
     """(lambda_nce, identity NCE, flip equivariance) after the cut / fastcut preset."""
