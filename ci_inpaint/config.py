@@ -5,7 +5,17 @@ a comment. A *profile* is a dict of overrides applied on top of the dataclass de
 
 * ``smoke`` -- seconds, for CI and nbval;
 * ``quick`` -- minutes on a laptop CPU (the default, and what the committed notebooks show);
+* ``study`` -- every variant of the paper's tables over enough seeds (<= 30 min per notebook):
+  the ``quick`` overrides with the class's own ``study`` overrides on top, so a method without a
+  ``study`` entry trains as at ``quick`` (the notebook adds seeds and variants);
 * ``full``  -- the paper's scale (GPU).
+
+Facts about a field sit beside it (:func:`knob`): its allowed range or choices, whether it may
+change when a run resumes, and whether it can change a result; :data:`TrainConfig.RANGES`-style
+tables, ``RESUMABLE_CHANGES`` and ``NOT_RESULT`` are derived from them (:func:`merged_table`,
+:func:`resumable_fields`, :func:`not_result_fields`). Sentinel presets are resolved by
+:meth:`TrainConfig.resolve_presets` before the config is checked and written, so a run's
+config.yaml records the values used.
 
 Resolution order (later wins): dataclass defaults -> profile -> YAML file -> ``key=value`` pairs.
 The same function serves the CLI (``--set``/``--config``), notebooks (papermill parameters) and
@@ -26,31 +36,43 @@ import yaml
 
 from .errors import ConfigError
 
-PROFILES = ("smoke", "quick", "full")
+PROFILES = ("smoke", "quick", "study", "full")
+
+
+def knob(default: Any, *, range: str | None = None, choices: tuple[str, ...] | None = None,
+         resumable: bool = False, result: bool = True) -> Any:
+    """A config field with its facts: ``range`` (a :func:`check_values` rule such as ``">= 1"``
+    or ``"[0, 1)"``), ``choices`` (the allowed strings), ``resumable`` (may differ between a run
+    and its resume) and ``result`` (False: changes speed or logging only, never a number)."""
+    meta = {"range": range, "choices": tuple(choices) if choices else None,
+            "resumable": resumable, "result": result}
+    if isinstance(default, (list, dict, set)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass
 class TrainConfig:
     """Fields every method shares. Methods subclass this and add their own knobs."""
 
-    profile: str = "quick"  # smoke | quick | full: which PROFILES entry was applied
+    profile: str = knob("quick", choices=PROFILES)  # which PROFILES entry was applied
     seed: int = 0  # seeds python, numpy and torch; same seed -> same losses on CPU
-    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
-    amp: str = "auto"  # auto (bf16 on CUDA if supported, else fp16) | bf16 | fp16 | off
+    device: str = knob("auto", resumable=True, result=False)  # auto | cpu | cuda | cuda:N | mps
+    amp: str = knob("auto", choices=("auto", "bf16", "fp16", "off"), resumable=True)  # auto: bf16 on CUDA if supported, else fp16
     channels_last: bool = True  # NHWC memory format on CUDA (ignored on CPU)
-    steps: int = 1000  # optimisation steps (one step = one train_step call)
-    batch_size: int = 32  # per process; under torchrun the global batch is world_size x this
-    num_workers: int = 0  # DataLoader workers (0 = load in the main process)
-    data_root: str = ""  # root of a real dataset; empty = use the bundled/synthetic data
-    log_every: int = 10  # metrics.jsonl gets every step; TensorBoard, the bar and history N-step means
-    ckpt_every: int = 200  # write checkpoints/last.pt every N steps (and at the end)
-    eval_every: int = 0  # run Method.evaluate every N steps (0 = only at the end)
+    steps: int = knob(1000, range=">= 1", resumable=True)  # optimisation steps (one step = one train_step call)
+    batch_size: int = knob(32, range=">= 1")  # per process; under torchrun the global batch is world_size x this
+    num_workers: int = knob(0, range=">= 0", resumable=True, result=False)  # DataLoader workers (0 = main process)
+    data_root: str = knob("", resumable=True)  # root of a real dataset; empty = use the bundled/synthetic data
+    log_every: int = knob(10, range=">= 1", resumable=True, result=False)  # metrics.jsonl gets every step; TensorBoard, the bar and history N-step means
+    ckpt_every: int = knob(200, range=">= 1", resumable=True)  # write checkpoints/last.pt every N steps (and at the end)
+    eval_every: int = knob(0, range=">= 0", resumable=True)  # run Method.evaluate every N steps (0 = only at the end)
     best_metric: str = ""  # a key of evaluate()'s dict that picks best.pt ("" = no best.pt)
-    best_mode: str = "min"  # min | max: whether a smaller or larger best_metric is better
-    ema_decay: float = 0.0  # >0 keeps an EMA copy of the modules named in Method.ema_modules
-    grad_clip: float = 0.0  # >0 clips each optimiser's gradient norm to this value
-    progress: str = "auto"  # auto | on | off: tqdm bar (auto = only in an interactive terminal)
-    threads: int = 0  # torch intra-op threads while this run trains (0 = leave the process default)
+    best_mode: str = knob("min", choices=("min", "max"))  # whether a smaller or larger best_metric is better
+    ema_decay: float = knob(0.0, range="[0, 1)")  # >0 keeps an EMA copy of the modules named in Method.ema_modules
+    grad_clip: float = knob(0.0, range=">= 0", resumable=True)  # >0 clips each optimiser's gradient norm to this value
+    progress: str = knob("auto", choices=("auto", "on", "off"), resumable=True, result=False)  # tqdm bar (auto = only in an interactive terminal)
+    threads: int = knob(0, range=">= 0", resumable=True, result=False)  # torch intra-op threads while this run trains (0 = the process default)
     sync_batchnorm: bool = False  # torchrun on GPUs: SyncBatchNorm (default: rank 0's BN buffers broadcast)
 
     # per-profile overrides; subclasses extend these dicts (see profile_overrides)
@@ -59,18 +81,15 @@ class TrainConfig:
         "quick": {},
         "full": {},
     }
-    # allowed values, checked once for every method by resolve_config; subclasses extend these
-    # dicts like PROFILES. RANGES: "> 0", ">= 1", "[0, 1)", "(0, 1]" ...; every float field must
-    # also be finite. CHOICES: the allowed strings of a field.
-    RANGES: ClassVar[dict[str, str]] = {
-        "steps": ">= 1", "batch_size": ">= 1", "num_workers": ">= 0", "log_every": ">= 1",
-        "ckpt_every": ">= 1", "eval_every": ">= 0", "ema_decay": "[0, 1)", "grad_clip": ">= 0",
-        "threads": ">= 0",
-    }
-    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {
-        "profile": PROFILES, "amp": ("auto", "bf16", "fp16", "off"), "best_mode": ("min", "max"),
-        "progress": ("auto", "on", "off"),
-    }
+    # allowed values: knob(range=..., choices=...) beside a field; subclasses not yet converted
+    # may still extend these dicts like PROFILES (merged_table reads both). RANGES: "> 0",
+    # ">= 1", "[0, 1)", "(0, 1]" ...; every float field must also be finite.
+    RANGES: ClassVar[dict[str, str]] = {}
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {}
+
+    def resolve_presets(self) -> None:
+        """Replace sentinel values (e.g. ``-1`` = "the preset's value") by the values used;
+        called by :func:`resolve_config` before the checks, so config.yaml records them."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -83,10 +102,12 @@ def profile_overrides(cls: type[TrainConfig], profile: str) -> dict[str, Any]:
             f"unknown profile {profile!r}: use one of {', '.join(PROFILES)} (e.g. --profile quick)"
         )
     out: dict[str, Any] = {}
-    for klass in reversed(cls.__mro__):
-        table = klass.__dict__.get("PROFILES")
-        if table and profile in table:
-            out.update(table[profile])
+    # study: every class's quick overrides, then every class's study overrides on top
+    for name in (("quick", "study") if profile == "study" else (profile,)):
+        for klass in reversed(cls.__mro__):
+            table = klass.__dict__.get("PROFILES")
+            if table and name in table:
+                out.update(table[name])
     return out
 
 
@@ -187,12 +208,29 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
+_META = {"RANGES": "range", "CHOICES": "choices"}
+
+
 def merged_table(cls: type, attr: str) -> dict[str, Any]:
-    """A ClassVar dict (RANGES, CHOICES) merged along the class hierarchy, subclass wins."""
+    """RANGES or CHOICES of a config class: its fields' :func:`knob` facts, then the ClassVar
+    dicts of classes not yet converted, merged along the class hierarchy (subclass wins)."""
     out: dict[str, Any] = {}
+    if attr in _META and dataclasses.is_dataclass(cls):
+        out.update({f.name: f.metadata[_META[attr]] for f in dataclasses.fields(cls)
+                    if f.metadata.get(_META[attr]) is not None})
     for klass in reversed(cls.__mro__):
         out.update(klass.__dict__.get(attr) or {})
     return out
+
+
+def resumable_fields(cls: type) -> frozenset[str]:
+    """Fields marked ``knob(resumable=True)``: they may differ between a run and its resume."""
+    return frozenset(f.name for f in dataclasses.fields(cls) if f.metadata.get("resumable"))
+
+
+def not_result_fields(cls: type) -> frozenset[str]:
+    """Fields marked ``knob(result=False)``: speed or logging only, never a number of a run."""
+    return frozenset(f.name for f in dataclasses.fields(cls) if f.metadata.get("result") is False)
 
 
 def resolve_config(
@@ -236,6 +274,7 @@ def resolve_config(
             values[k] = coerce(k, v, hints[k])
     values["profile"] = profile
     cfg = cls(**values)
+    cfg.resolve_presets()
     check_values(cfg)
     return cfg
 
@@ -286,6 +325,9 @@ __all__ = [
     "describe",
     "field",
     "check_values",
+    "knob",
+    "not_result_fields",
+    "resumable_fields",
     "load_yaml",
     "merged_table",
     "parse_sets",

@@ -56,7 +56,7 @@ import yaml
 from torch import nn
 
 from . import __version__
-from .config import TrainConfig, resolve_config
+from .config import TrainConfig, resolve_config, resumable_fields
 from .data.epochs import EpochKey, is_epoch_aware
 from .errors import CheckpointError, ConfigError, NonFiniteLossError
 from .fileio import atomic_save, atomic_write_text, remove_stale_temps, storage_errors
@@ -65,8 +65,8 @@ from .methods import Method, get_method
 CKPT_FORMAT = 1
 # config keys that may change between a run and its resume (everything else must match)
 # (learning rates -- keys lr, lr_*, *_lr -- may change too: the advice after a NaN/Inf)
-RESUMABLE_CHANGES = {"steps", "progress", "log_every", "ckpt_every", "eval_every", "num_workers",
-                     "device", "data_root", "threads", "amp", "grad_clip"}
+# (the fields marked knob(resumable=True) in config.py)
+RESUMABLE_CHANGES = set(resumable_fields(TrainConfig))
 
 
 # ----------------------------------------------------------------------------- small utilities

@@ -303,7 +303,7 @@ def test_run_notebooks_user_errors(tmp_path):
 
 
 def test_time_limits_per_profile():
-    assert runner.TIME_LIMITS == {"smoke": 120.0, "quick": 900.0, "full": None}
+    assert runner.TIME_LIMITS == {"smoke": 120.0, "quick": 900.0, "study": 1800.0, "full": None}
 
 
 # ---------------------------------------------------------------------- parameters are type-checked

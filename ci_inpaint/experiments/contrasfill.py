@@ -24,7 +24,8 @@ TABLE1 = ("comod", "contrasfill1", "contrasfill")
 TABLE3 = ("concat", "u-k", "k-u", "repredict", "contrasfill")
 ALL = tuple(dict.fromkeys(TABLE1 + TABLE3))
 # evaluation sizes per profile: inputs, samples per input, FID images
-EVAL = {"smoke": (4, 3, 30), "quick": (16, 10, 160), "full": (1000, 10, 10_000)}
+EVAL = {"smoke": (4, 3, 30), "quick": (16, 10, 160), "study": (16, 10, 160),
+        "full": (1000, 10, 10_000)}
 
 # Table 1 (Sec. 4.2): FID, LPIPS, KFFA per dataset
 T1 = {"comod": {"face": (8.88, 0.045, 52.41), "bird": (11.35, 0.090, 52.45), "car": (6.59, 0.183, 44.34)},

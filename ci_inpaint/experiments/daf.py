@@ -44,7 +44,7 @@ NAMES = {"c0d0": "no CL, no DAF", "c1d0": "CL only", "c0d1": "DAF only", "c1d1":
 METRICS = ("l1", "psnr", "ssim")  # plus the FID under its own name
 RING = ("ring_l1", "ring_grad")
 LOWER = {"l1": True, "psnr": False, "ssim": False, "fid": True, "ring_l1": True, "ring_grad": True}
-EVAL_N = {"smoke": 16, "quick": 376, "full": 2000}  # test pairs (= FID n); photos test has 376
+EVAL_N = {"smoke": 16, "quick": 376, "study": 376, "full": 2000}  # test pairs (= FID n); photos: 376
 
 T2_SOURCE = "Table II (ablation study), Places2 validation images, free-form masks"
 T2 = {"l1": (0.0192, 0.0190, 0.0186, 0.0178), "psnr": (26.98, 27.13, 27.21, 27.54),

@@ -37,8 +37,8 @@ NAMES = {"none": "DCGAN", "mode_seeking": "MSGAN", "divco": "DivCo", "regression
 TOY_KEYS = ("modes_covered", "modes_covered_0", "modes_covered_1", "high_quality", "on_mode",
             "mode_width", "width_error", "wrong_mass", "cond_purity")
 TOY_LAMBDAS = (0.1, 1.0, 10.0)  # the lambda sweep of each toy regulariser (same grid for all)
-FID_N = {"smoke": 200, "quick": 1000, "full": 10_000}  # generated (= real) images per FID
-NDB = {"smoke": (3, 12), "quick": (10, 200), "full": (50, 1000)}  # (bins k, images per class)
+FID_N = {"smoke": 200, "quick": 1000, "study": 1000, "full": 10_000}  # generated (= real) images per FID
+NDB = {"smoke": (3, 12), "quick": (10, 200), "study": (10, 200), "full": (50, 1000)}  # (bins k, images per class)
 
 
 def variants(regs: tuple[str, ...]) -> dict[str, dict[str, str]]:

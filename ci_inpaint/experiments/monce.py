@@ -30,7 +30,8 @@ NAMES = {"none": "GAN only", "patchnce": "PatchNCE (CUT)", "monce_hard": "MoNCE 
          "monce_easy": "MoNCE easy"}
 CONTENT_KEYS = ("content_acc", "acc_label", "acc_scale", "acc_x", "acc_y", "mask_iou")
 # (test images, real B images for the FID, real B images the content classifier learns from)
-EVAL = {"smoke": (32, 64, 256), "quick": (300, 500, 2000), "full": (500, 1000, 2000)}
+EVAL = {"smoke": (32, 64, 256), "quick": (300, 500, 2000), "study": (300, 500, 2000),
+        "full": (500, 1000, 2000)}
 
 MAIN = "MoNCE main paper, Sec. 4 (unpaired translation; its tables are not in our copy)"
 FIG1 = "MoNCE supplement, Sec. 3 and Fig. 1 (Horse->Zebra, Q swept; plotted, no table)"

@@ -19,13 +19,15 @@ from typing import Any
 import torch
 import yaml
 
-from ..config import resolve_config
+from ..config import TrainConfig, not_result_fields, resolve_config
 from ..engine import CKPT_FORMAT, RunResult, read_sources, seed_everything, train
 from ..errors import CheckpointError
 from ..methods import get_method
 
-# knobs that change speed or logging, never the numbers a run produces
-NOT_RESULT = frozenset({"threads", "progress", "num_workers", "log_every", "device"})
+# knobs that change speed or logging, never the numbers a run produces: the fields marked
+# knob(result=False) in config.py ("threads" changes only the order of CPU sums, ~1e-4 relative:
+# docs/benchmarks.md "Determinism"; a grid cell keys on it all the same)
+NOT_RESULT = not_result_fields(TrainConfig)
 
 
 def _comparable(d: dict[str, Any]) -> dict[str, Any]:

@@ -29,7 +29,7 @@ NAMES = {"baseline": "Baseline", "scat": "Baseline-1 (+SCAT)", "text": "Baseline
 BUCKETS = ("0-20", "20-40", "40-60")
 METRICS = ("l1pm", "psnr", "ssim")  # plus the FID under its own name
 LOWER = {"l1pm": True, "psnr": False, "ssim": False, "fid": True}
-N_PER_BUCKET = {"smoke": 12, "quick": 160, "full": 5000}  # eval pairs per bucket (= FID n)
+N_PER_BUCKET = {"smoke": 12, "quick": 160, "study": 160, "full": 5000}  # eval pairs per bucket (= FID n)
 
 
 def variants(temperature: bool = True, white: bool = False) -> dict[str, dict[str, Any]]:

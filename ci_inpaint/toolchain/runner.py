@@ -30,7 +30,8 @@ from ..notebooks import list_notebooks, notebooks_dir, repo_root, validate_summa
 
 KERNEL_NAME = "python3"  # the venv's own ipykernel; see kernel_env()
 # wall-clock limit per notebook, seconds (None = no limit)
-TIME_LIMITS: dict[str, float | None] = {"smoke": 120.0, "quick": 900.0, "full": None}
+TIME_LIMITS: dict[str, float | None] = {"smoke": 120.0, "quick": 900.0, "study": 1800.0,
+                                          "full": None}
 
 
 def kernel_config() -> Any:
