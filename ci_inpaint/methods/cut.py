@@ -49,7 +49,7 @@ from typing import ClassVar
 
 import torch
 
-from ..config import TrainConfig
+from ..config import TrainConfig, knob
 from ..data.cut import (  # the data lives in data/cut.py; names re-exported here
     B_BACKGROUND,
     B_STRIPES,
@@ -82,35 +82,35 @@ DATASETS = ("shapes", "horse2zebra", "cityscapes", "unpaired_folder")
 # ----------------------------------------------------------------------------- config
 @dataclass
 class CUTConfig(TrainConfig):
-    contrast: str = "patchnce"  # patchnce (CUT) | monce (MoNCE) | none (GAN only, no content loss)
-    cut_mode: str = "cut"  # cut (lambda_nce 1, identity NCE) | fastcut (10, flip equivariance)
+    contrast: str = knob("patchnce", choices=CONTRASTS)  # patchnce (CUT) | monce (MoNCE) | none (GAN only, no content loss)
+    cut_mode: str = knob("cut", choices=("cut", "fastcut"))  # cut (lambda_nce 1, identity NCE) | fastcut (10, flip equivariance)
     lambda_nce: float = -1.0  # weight of the NCE term; -1 = the preset (CUT 1, FastCUT 10)
-    nce_idt: str = "auto"  # auto | on | off: identity NCE on G(x_B) (auto = CUT on, FastCUT off)
-    flip_equivariance: str = "auto"  # auto | on | off: FastCUT's flip (auto = FastCUT only)
-    lambda_gan: float = 1.0  # weight of the LSGAN generator term (CUT 1)
+    nce_idt: str = knob("auto", choices=("auto", "on", "off"))  # auto | on | off: identity NCE on G(x_B) (auto = CUT on, FastCUT off)
+    flip_equivariance: str = knob("auto", choices=("auto", "on", "off"))  # auto | on | off: FastCUT's flip (auto = FastCUT only)
+    lambda_gan: float = knob(1.0, range=">= 0")  # weight of the LSGAN generator term (CUT 1)
     nce_layers: str = "rgb,down1,down2,block1,block5"  # CUT's layers 0,4,8,12,16
-    num_patches: int = 256  # patch positions per layer (CUT 256)
-    nce_tau: float = 0.07  # temperature (CUT, MoNCE 0.07)
-    monce_eps: float = 1.0  # MoNCE's entropic epsilon (code default 1.0; horse2zebra script 0.1)
-    monce_cost: str = "hard"  # hard exp(S/eps) | easy exp((1-S)/eps)
-    neg_weight: float = 1.0  # MoNCE's Q (supplement Fig. 1; default 1)
-    ot_iters: int = 50  # Sinkhorn iterations (MoNCE code 50)
+    num_patches: int = knob(256, range=">= 2")  # patch positions per layer (CUT 256)
+    nce_tau: float = knob(0.07, range="> 0")  # temperature (CUT, MoNCE 0.07)
+    monce_eps: float = knob(1.0, range="> 0")  # MoNCE's entropic epsilon (code default 1.0; horse2zebra script 0.1)
+    monce_cost: str = knob("hard", choices=COSTS)  # hard exp(S/eps) | easy exp((1-S)/eps)
+    neg_weight: float = knob(1.0, range=">= 0")  # MoNCE's Q (supplement Fig. 1; default 1)
+    ot_iters: int = knob(50, range=">= 1")  # Sinkhorn iterations (MoNCE code 50)
     log_domain: bool = False  # log-domain Sinkhorn (finite at small eps); the code: plain
     plan_grad: bool = True  # gradients through the Sinkhorn iterations (the code: yes)
-    dataset: str = "shapes"  # shapes (synthetic A -> B) | horse2zebra | cityscapes | unpaired_folder
-    size: int = 256  # image side
-    n_train: int = 1000  # shapes: images per domain in the train split
-    num_classes: int = 4  # shapes: object classes (2..8)
-    ngf: int = 64  # generator width (CUT 64)
-    n_blocks: int = 9  # residual blocks (CUT 9 at 256 px)
-    ndf: int = 64  # discriminator width (CUT 64)
-    d_layers: int = 3  # PatchGAN depth (CUT 3: 70 x 70 receptive field)
-    mlp_nc: int = 256  # MLP head width (CUT 256)
-    lr: float = 2e-4  # Adam lr of G, D and the MLP heads (CUT 2e-4; MoNCE supplement 0.002)
-    beta1: float = 0.5  # Adam beta1 (CUT 0.5)
-    beta2: float = 0.999  # Adam beta2 (CUT 0.999)
-    decay_from: float = 0.5  # lr constant for this fraction of the steps, then linear to 0 (CUT 0.5)
-    eval_n: int = 200  # shapes: test images for evaluate()'s mask IoU
+    dataset: str = knob("shapes", choices=DATASETS)  # shapes (synthetic A -> B) | horse2zebra | cityscapes | unpaired_folder
+    size: int = knob(256, range=">= 16")  # image side
+    n_train: int = knob(1000, range=">= 2")  # shapes: images per domain in the train split
+    num_classes: int = knob(4, range=">= 2")  # shapes: object classes (2..8)
+    ngf: int = knob(64, range=">= 1")  # generator width (CUT 64)
+    n_blocks: int = knob(9, range=">= 1")  # residual blocks (CUT 9 at 256 px)
+    ndf: int = knob(64, range=">= 1")  # discriminator width (CUT 64)
+    d_layers: int = knob(3, range=">= 1")  # PatchGAN depth (CUT 3: 70 x 70 receptive field)
+    mlp_nc: int = knob(256, range=">= 1")  # MLP head width (CUT 256)
+    lr: float = knob(2e-4, range="> 0")  # Adam lr of G, D and the MLP heads (CUT 2e-4; MoNCE supplement 0.002)
+    beta1: float = knob(0.5, range="[0, 1)")  # Adam beta1 (CUT 0.5)
+    beta2: float = knob(0.999, range="[0, 1)")  # Adam beta2 (CUT 0.999)
+    decay_from: float = knob(0.5, range="[0, 1]")  # lr constant for this fraction of the steps, then linear to 0 (CUT 0.5)
+    eval_n: int = knob(200, range=">= 1")  # shapes: test images for evaluate()'s mask IoU
 
     PROFILES: ClassVar = {
         "smoke": {"size": 32, "ngf": 8, "n_blocks": 5, "ndf": 8, "mlp_nc": 32, "num_patches": 32,
@@ -123,16 +123,6 @@ class CUTConfig(TrainConfig):
         "full": {"dataset": "horse2zebra", "size": 256, "steps": 533_600, "batch_size": 1,
                  "log_every": 100, "ckpt_every": 5000, "eval_every": 0},
     }
-    RANGES: ClassVar = {"lambda_gan": ">= 0", "num_patches": ">= 2", "nce_tau": "> 0",
-                        "monce_eps": "> 0", "neg_weight": ">= 0", "ot_iters": ">= 1",
-                        "size": ">= 16", "n_train": ">= 2", "num_classes": ">= 2", "ngf": ">= 1",
-                        "n_blocks": ">= 1", "ndf": ">= 1", "d_layers": ">= 1", "mlp_nc": ">= 1",
-                        "lr": "> 0", "beta1": "[0, 1)", "beta2": "[0, 1)", "decay_from": "[0, 1]",
-                        "eval_n": ">= 1"}
-    CHOICES: ClassVar = {"contrast": CONTRASTS, "cut_mode": ("cut", "fastcut"),
-                         "nce_idt": ("auto", "on", "off"),
-                         "flip_equivariance": ("auto", "on", "off"), "monce_cost": COSTS,
-                         "dataset": DATASETS}
 
     def resolve_presets(self) -> None:
         """The cut / fastcut preset written into the sentinels (``lambda_nce=-1``, ``"auto"``)
@@ -274,7 +264,7 @@ class CUT(Method):
 
 @dataclass
 class MoNCEConfig(CUTConfig):
-    contrast: str = "monce"  # MoNCE (CVPR 2022): CUT's PatchNCE with OT-reweighted negatives
+    contrast: str = knob("monce", choices=CONTRASTS)  # MoNCE (CVPR 2022): CUT's PatchNCE with OT-reweighted negatives
 
 
 @register

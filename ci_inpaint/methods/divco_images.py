@@ -60,7 +60,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import TrainConfig
+from ..config import TrainConfig, knob
 from ..data.divco import DATASETS, _labels_of, load_dataset  # data: data/divco.py
 from ..errors import ConfigError
 from ..evaluation.divco import (  # evaluation: evaluation/divco.py; re-exported here
@@ -84,25 +84,25 @@ FORMS = {"paper": {}, "code": {"normalize": False, "reduction": "sum", "encoder_
 
 @dataclass
 class DivCoImagesConfig(TrainConfig):
-    dataset: str = "digits"  # digits (bundled, smoke/quick) | cifar10 (full; needs the batches) | class_folder
-    regularizer: str = "divco"  # none (DCGAN) | mode_seeking (MSGAN) | divco
-    lambda_contra: float = 1.0  # weight of L_contra (Eq. 3); paper: 1
-    tau: float = 1.0  # temperature of Eq. 2; paper: 1
-    radius: float = 0.001  # R: positives in z + U[-R, R]; paper: 0.001 for z = 100
-    num_neg: int = 10  # N negatives per query; paper: 10
+    dataset: str = knob("digits", choices=DATASETS)  # digits (bundled, smoke/quick) | cifar10 (full; needs the batches) | class_folder
+    regularizer: str = knob("divco", choices=REGULARIZERS)  # none (DCGAN) | mode_seeking (MSGAN) | divco
+    lambda_contra: float = knob(1.0, range=">= 0")  # weight of L_contra (Eq. 3); paper: 1
+    tau: float = knob(1.0, range="> 0")  # temperature of Eq. 2; paper: 1
+    radius: float = knob(0.001, range=">= 0")  # R: positives in z + U[-R, R]; paper: 0.001 for z = 100
+    num_neg: int = knob(10, range=">= 1")  # N negatives per query; paper: 10
     normalize: bool = True  # cosine similarity as Eq. 2 states (the official code: off)
-    encoder_head: str = "none"  # none (paper: D's layers, no head) | fixed (official code) | trained
-    contra_form: str = "paper"  # paper | code (normalize=False, summed, fixed head; see FORMS)
-    contra_queries: int = 0  # queries per step for L_contra; 0 = the whole batch (paper)
-    lambda_ms: float = 1.0  # weight of the mode-seeking loss (MSGAN: 1)
-    z_dim: int = 100  # latent size; paper: 100
-    width: int = 128  # DCGAN base width d (G: 4d-2d-d, D: d-2d-4d); paper: 128
-    lr: float = 2e-4  # Adam learning rate of G and D; paper: 2e-4
-    beta1: float = 0.5  # Adam beta1; paper: 0.5
-    beta2: float = 0.999  # Adam beta2; paper: 0.999
-    weight_decay: float = 1e-4  # Adam L2 weight decay of G and D (MSGAN/DivCo DCGAN code: 1e-4)
-    eval_n_per_class: int = 100  # generated images per class for evaluate()'s NDB/JSD
-    eval_k: int = 10  # NDB bins per class in evaluate() (Table 3 uses 50 on CIFAR-10)
+    encoder_head: str = knob("none", choices=ENCODER_HEADS)  # none (paper: D's layers, no head) | fixed (official code) | trained
+    contra_form: str = knob("paper", choices=tuple(FORMS))  # paper | code (normalize=False, summed, fixed head; see FORMS)
+    contra_queries: int = knob(0, range=">= 0")  # queries per step for L_contra; 0 = the whole batch (paper)
+    lambda_ms: float = knob(1.0, range=">= 0")  # weight of the mode-seeking loss (MSGAN: 1)
+    z_dim: int = knob(100, range=">= 1")  # latent size; paper: 100
+    width: int = knob(128, range=">= 1")  # DCGAN base width d (G: 4d-2d-d, D: d-2d-4d); paper: 128
+    lr: float = knob(2e-4, range="> 0")  # Adam learning rate of G and D; paper: 2e-4
+    beta1: float = knob(0.5, range="[0, 1)")  # Adam beta1; paper: 0.5
+    beta2: float = knob(0.999, range="[0, 1)")  # Adam beta2; paper: 0.999
+    weight_decay: float = knob(1e-4, range=">= 0")  # Adam L2 weight decay of G and D (MSGAN/DivCo DCGAN code: 1e-4)
+    eval_n_per_class: int = knob(100, range=">= 1")  # generated images per class for evaluate()'s NDB/JSD
+    eval_k: int = knob(10, range=">= 1")  # NDB bins per class in evaluate() (Table 3 uses 50 on CIFAR-10)
 
     PROFILES: ClassVar = {
         "smoke": {"steps": 4, "batch_size": 8, "width": 8, "num_neg": 4, "log_every": 2,
@@ -116,12 +116,6 @@ class DivCoImagesConfig(TrainConfig):
                  "log_every": 100, "ckpt_every": 5000, "eval_every": 25_000,
                  "eval_n_per_class": 1000, "eval_k": 50},
     }
-    RANGES: ClassVar = {"lambda_contra": ">= 0", "tau": "> 0", "radius": ">= 0", "num_neg": ">= 1",
-                        "contra_queries": ">= 0", "lambda_ms": ">= 0", "z_dim": ">= 1",
-                        "width": ">= 1", "lr": "> 0", "beta1": "[0, 1)", "beta2": "[0, 1)",
-                        "weight_decay": ">= 0", "eval_n_per_class": ">= 1", "eval_k": ">= 1"}
-    CHOICES: ClassVar = {"regularizer": REGULARIZERS, "dataset": DATASETS,
-                         "encoder_head": ENCODER_HEADS, "contra_form": tuple(FORMS)}
 
     def contra_settings(self) -> dict[str, Any]:
         """normalize, reduction and encoder_head after the ``contra_form`` preset."""
