@@ -1,6 +1,7 @@
 # ci_inpaint: every target creates or updates .venv itself, then runs inside it.
 #   make reproduce   run every notebook (quick profile) -> runs/reproduce-<timestamp>/index.md
 #   make test        ruff + pytest + nbval over every notebook (smoke profile)
+#   make study       every notebook with the study profile -> docs/results/<notebook>.md
 #   make lab         JupyterLab on notebooks/ with this environment as the kernel
 #   make explore     the DivCo and ContrasFill latent explorers as a web page (Voila)
 # .venv/.stamp is newer than pyproject.toml once the install succeeded, so a second call does
@@ -22,7 +23,7 @@ LAB_ARGS ?=
 # kernel name "python3" resolves to this venv's ipykernel first (see docs/notebooks.md)
 export JUPYTER_PATH := $(abspath $(VENV))/share/jupyter$(if $(JUPYTER_PATH),:$(JUPYTER_PATH))
 
-.PHONY: test reproduce lab notebooks sync lint venv clean-venv explore
+.PHONY: test reproduce study lab notebooks sync lint venv clean-venv explore
 
 venv: $(STAMP)
 
@@ -50,6 +51,13 @@ test: lint
 
 reproduce: $(STAMP)
 	$(BIN)/ci-inpaint notebooks run --profile quick --out runs/reproduce-$$(date +%Y%m%d-%H%M%S)
+
+# every notebook with the study profile (every variant, 8 seeds; <= 30 min each on 2 cores),
+# then one page per notebook in docs/results/ (commit them: they are the study reports)
+study: $(STAMP)
+	run=runs/study-$$(date +%Y%m%d-%H%M%S); \
+	$(BIN)/ci-inpaint notebooks run --profile study --out $$run; rc=$$?; \
+	$(BIN)/python -m ci_inpaint.report $$run --pages docs/results; exit $$rc
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(LAB_ARGS) notebooks/

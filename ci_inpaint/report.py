@@ -33,7 +33,8 @@ def _fmt(value: Any) -> str:
 
 
 METRIC_COLS = ["metric", "this run", "note", "paper", "source"]
-CLAIM_COLS = ["verdict", "claim", "ours", "paper", "source", "test", "why ours differs"]
+CLAIM_COLS = ["verdict", "claim", "ours", "paper", "source", "test", "detectable effect",
+              "paper's gap", "seeds to decide", "why ours differs"]
 MARK = {"holds": "✅ holds", "inconclusive": "❔ inconclusive", "does not hold": "❌ does not hold"}
 
 
@@ -67,12 +68,32 @@ def _claims(summary: dict[str, Any] | None) -> list[dict[str, Any]]:
     return list((summary or {}).get("claims", []))
 
 
+def _test_text(c: dict[str, Any]) -> str:
+    tests = c.get("tests") or {}
+    return "; ".join(f"{k}: {v}" for k, v in tests.items() if v) or c.get("evidence", "")
+
+
+def _power(c: dict[str, Any]) -> dict[str, str]:
+    """The power columns of a claim (empty for summaries written before they existed):
+    the smallest effect its seeds could detect, the paper's own gap, the seeds that would
+    decide it at the observed spread."""
+    p = c.get("power") or {}
+    need = p.get("seeds_needed")
+    n = p.get("n")
+    return {"detectable effect": _fmt(p.get("detectable")) + (f" (n = {n})" if n else "")
+            if p.get("detectable") is not None else "",
+            "paper's gap": _fmt(p.get("paper_gap")),
+            "seeds to decide": "" if need is None else _fmt(need)}
+
+
 def claim_rows(summary: dict[str, Any] | None) -> list[dict[str, str]]:
-    """One row per claim: verdict, text, ours, the paper's number and source, test, why."""
+    """One row per claim: verdict, text, ours, the paper's number and source, test(s), the power
+    columns (:func:`_power`), why ours differs."""
     return [{"verdict": MARK.get(c["verdict"], c["verdict"]), "claim": c["text"],
              "ours": c.get("ours", ""), "paper": _paper_value(c.get("paper")),
-             "source": _fmt((c.get("paper") or {}).get("source")), "test": c.get("evidence", ""),
-             "why ours differs": c.get("why_differs", "")} for c in _claims(summary)]
+             "source": _fmt((c.get("paper") or {}).get("source")), "test": _test_text(c),
+             **_power(c), "why ours differs": c.get("why_differs", "")}
+            for c in _claims(summary)]
 
 
 def _claims_cell(summary: dict[str, Any] | None) -> str:
@@ -189,8 +210,82 @@ def write_report(run_dir: str | os.PathLike, results: list[Any], profile: str = 
     return md
 
 
-if __name__ == "__main__":  # re-render a finished run: python -m ci_inpaint.report RUN_DIR
+def _commit() -> str:
+    import subprocess
+
+    try:
+        r = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                           text=True, cwd=Path(__file__).resolve().parent, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10,
+                               cwd=Path(__file__).resolve().parent).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown commit"
+    return (r.stdout.strip() or "unknown commit") + (" (with uncommitted changes)" if dirty else "")
+
+
+def write_pages(run_dir: str | os.PathLike, results: list[Any], dest: str | os.PathLike,
+                profile: str = "") -> list[Path]:
+    """One committed-ready page per notebook: ``dest/<notebook>.md`` with its claims (power
+    columns included), metrics and figures, the figures copied to ``dest/<notebook>/`` and
+    linked relatively (what ``make study`` writes into docs/results/)."""
+    import shutil
+
+    run_dir, dest = Path(run_dir), Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    pages = []
+    for r in results:
+        name, summary = _get(r, "name"), _get(r, "summary")
+        figs = dest / name
+        if figs.exists():
+            shutil.rmtree(figs)  # a page shows the figures of its own run only
+        figs.mkdir(parents=True)
+        out = [f"# {name}: {profile or 'notebook'} run", "",
+               f"Produced by `make study` (the `{profile}` profile) at commit {_commit()}; "
+               + " · ".join(_header()) + ".", "",
+               f"Status **{_get(r, 'status')}**, {_get(r, 'runtime_s', 0.0):.0f} s, peak memory "
+               f"{_get(r, 'peak_rss_mb', 0.0):.0f} MB. Claims: {_claims_cell(summary)}.", ""]
+        if _get(r, "status") != "ok":
+            out += [f"Error: `{_get(r, 'error')}`", ""]
+        crows = claim_rows(summary)
+        if crows:
+            out += ["## Claims", "",
+                    "Verdicts from 95 % intervals over seeds (docs/design.md). *Detectable effect*: "
+                    "the interval's half-width at the observed spread, the smallest difference "
+                    "these seeds could have seen; *seeds to decide*: how many seeds would settle "
+                    "an inconclusive claim at that spread.", ""]
+            out += _md_table(crows, CLAIM_COLS) + [""]
+        mrows = metric_rows(summary)
+        if mrows:
+            out += ["## Metrics", ""] + _md_table(mrows, METRIC_COLS) + [""]
+        shown = []
+        for f in _get(r, "figures", []):
+            src = run_dir / f
+            if src.is_file():
+                shutil.copy2(src, figs / src.name)
+                shown.append(f"![{src.stem}]({name}/{src.name})")
+        if shown:
+            out += ["## Figures", ""] + shown
+        page = dest / f"{name}.md"
+        page.write_text("\n".join(out).rstrip() + "\n", encoding="utf-8")
+        pages.append(page)
+    return pages
+
+
+if __name__ == "__main__":  # python -m ci_inpaint.report RUN_DIR [--pages DEST]
+    import argparse
     import json
 
-    run = Path(sys.argv[1])
-    print(write_report(run, json.loads((run / "results.json").read_text())))
+    ap = argparse.ArgumentParser(description="re-render a finished notebook run")
+    ap.add_argument("run_dir")
+    ap.add_argument("--pages", default="", help="also write one page per notebook into DEST")
+    a = ap.parse_args()
+    run = Path(a.run_dir)
+    if not (run / "results.json").is_file():
+        sys.exit(f"{run} holds no results.json: pass the folder `ci-inpaint notebooks run --out` "
+                 "wrote")
+    res = json.loads((run / "results.json").read_text())
+    prof = next((_get(r, "summary") or {}).get("profile", "") for r in res) if res else ""
+    print(write_report(run, res, prof))
+    for p in write_pages(run, res, a.pages, prof) if a.pages else []:
+        print(p)

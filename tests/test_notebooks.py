@@ -209,7 +209,8 @@ def test_report_puts_metrics_beside_paper_and_shows_failures():
     ]
     assert claim_rows(summary)[1] == {"verdict": "❌ does not hold", "claim": "x", "ours": "3",
                                       "paper": "2.5", "source": "Table 2", "test": "Welch",
-                                      "why ours differs": "fewer steps"}
+                                      "detectable effect": "", "paper's gap": "",
+                                      "seeds to decide": "", "why ours differs": "fewer steps"}
     results = [
         runner.NotebookResult("01_demo", runtime_s=12.3, peak_rss_mb=456.0, notebook="01_demo.ipynb",
                            figures=["01_demo/grid.png"], summary=summary),
