@@ -42,7 +42,7 @@
 # %% tags=["parameters"]
 import os
 
-profile = os.environ.get("CI_INPAINT_PROFILE", "quick")  # smoke | quick | full
+profile = os.environ.get("CI_INPAINT_PROFILE", "quick")  # smoke | quick | study | full
 device = "auto"  # auto | cpu | cuda | mps
 seed = 0  # first seed; runs use seed, seed + 1, ...
 out_dir = ""  # empty: runs/notebooks/01_divco-<profile>
@@ -52,6 +52,7 @@ n_seeds = 5  # seeds per toy setting at its tuned lambda (smoke uses 1)
 sweep_seeds = 2  # seeds per lambda of the toy sweep (the first of the toy seeds; smoke uses 1)
 toy_lambdas = "0.1,1,10"  # the lambda grid of each toy regulariser (smoke: 1 only)
 image_seeds = 3  # seeds per image setting at its best weight (smoke uses 1; the paper: 10 runs)
+n_study_seeds = 8  # toy and image seeds at the study profile
 ms_lambdas = "0.1,1"  # the image sweep's lambda_ms values for MSGAN (smoke: 1 only)
 divco_lambdas = "1,10"  # ... lambda_contra values for DivCo in the paper's form (smoke: 1 only)
 code_lambdas = "1"  # ... lambda_contra values for DivCo in the official code's form (smoke: none)
@@ -86,8 +87,8 @@ from ci_inpaint.notebooks import markdown_table, repo_root, resolve_out_dir, wri
 out = resolve_out_dir("01_divco", out_dir, profile)
 smoke = profile == "smoke"
 n_workers = 1 if smoke else workers
-toy_seeds = list(range(seed, seed + (1 if smoke else n_seeds)))
-img_seeds = list(range(seed, seed + (1 if smoke else image_seeds)))
+toy_seeds = list(range(seed, seed + {"smoke": 1, "study": n_study_seeds}.get(profile, n_seeds)))
+img_seeds = list(range(seed, seed + {"smoke": 1, "study": n_study_seeds}.get(profile, image_seeds)))
 metrics, notes, paper, claims = {}, {}, {}, []
 t_start = time.perf_counter()
 print(f"profile {profile}, part {part}, toy seeds {toy_seeds}, image seeds {img_seeds}")

@@ -32,12 +32,13 @@
 # %% tags=["parameters"]
 import os
 
-profile = os.environ.get("CI_INPAINT_PROFILE", "quick")  # smoke | quick | full
+profile = os.environ.get("CI_INPAINT_PROFILE", "quick")  # smoke | quick | study | full
 device = "auto"  # auto | cpu | cuda | mps
 seed = 0  # first seed; runs use seed, seed + 1, ...
 out_dir = ""  # empty: runs/notebooks/02_contrasfill-<profile>
 data_root = ""  # empty: synthetic factor shapes; full: the faces from data_scripts/celebamask_hq.py
 n_seeds = 3  # seeds per variant (smoke uses 1)
+n_study_seeds = 8  # seeds per variant at the study profile (every variant)
 steps = 0  # training steps per run; 0 means the profile default
 threads = 1  # torch threads per training run
 workers = 2  # training processes at once (smoke uses 1); results do not depend on it
@@ -62,7 +63,7 @@ from ci_inpaint.notebooks import markdown_table, resolve_out_dir, write_summary
 
 out = resolve_out_dir("02_contrasfill", out_dir, profile)
 smoke = profile == "smoke"
-seeds = list(range(seed, seed + (1 if smoke else n_seeds)))
+seeds = list(range(seed, seed + {"smoke": 1, "study": n_study_seeds}.get(profile, n_seeds)))
 names = ("comod", "contrasfill") if smoke else exp.ALL
 metrics, notes, paper, claims = {}, {}, {}, []
 t_start = time.perf_counter()

@@ -43,7 +43,7 @@
 # %% tags=["parameters"]
 import os
 
-profile = os.environ.get("CI_INPAINT_PROFILE", "quick")  # smoke | quick | full
+profile = os.environ.get("CI_INPAINT_PROFILE", "quick")  # smoke | quick | study | full
 device = "auto"  # auto | cpu | cuda | mps
 seed = 0  # first seed; runs use seed, seed + 1, ...
 out_dir = ""  # empty: runs/notebooks/03_scat-<profile>
@@ -51,6 +51,7 @@ data_root = ""  # empty: bundled photo patches; else a CelebA or Places2 folder 
 dataset = "celeba"  # with data_root: celeba | places2
 mask_root = ""  # with data_root: the NVIDIA irregular mask folder
 n_seeds = 3  # seeds per variant (smoke uses 1)
+n_study_seeds = 8  # seeds per variant at the study profile (every variant)
 steps = 0  # training steps per run; 0 means the profile default
 temperature = True  # also train the full model without temperature (the authors code)
 white_holes = True  # also train the full model with white holes in x~ (AOT-GAN trainer)
@@ -81,7 +82,7 @@ from ci_inpaint.notebooks import markdown_table, resolve_out_dir, write_summary
 
 out = resolve_out_dir("03_scat", out_dir, profile)
 smoke = profile == "smoke"
-seeds = list(range(seed, seed + (1 if smoke else n_seeds)))
+seeds = list(range(seed, seed + {"smoke": 1, "study": n_study_seeds}.get(profile, n_seeds)))
 metrics, notes, paper, claims = {}, {}, {}, []
 t_start = time.perf_counter()
 print(f"profile {profile}, seeds {seeds}")

@@ -38,7 +38,7 @@
 # %% tags=["parameters"]
 import os
 
-profile = os.environ.get("CI_INPAINT_PROFILE", "quick")  # smoke | quick | full
+profile = os.environ.get("CI_INPAINT_PROFILE", "quick")  # smoke | quick | study | full
 device = "auto"  # auto | cpu | cuda | mps
 seed = 0  # first seed; runs use seed, seed + 1, ...
 out_dir = ""  # empty: runs/notebooks/04_daf-<profile>
@@ -46,6 +46,7 @@ data_root = ""  # empty: bundled data; else the stage-2 image folder (full)
 dataset = "photos"  # photos | lfw (bundled); with data_root: places2 | celeba_hq | paris_streetview
 stage1_root = ""  # full: an ImageNet folder for stage 1 (empty: stage 1 on the stage-2 data)
 n_seeds = 3  # seeds per variant (smoke uses 1)
+n_study_seeds = 8  # seeds per variant at the study profile (every variant)
 steps = 0  # stage-2 steps per run; 0 means the profile default (quick 120)
 stage1_steps = 0  # stage-1 steps; 0 means the profile default (quick 150)
 momentum = 0.9  # m of Eq. 2 (the paper; MoCo uses 0.999)
@@ -75,7 +76,7 @@ from ci_inpaint.notebooks import markdown_table, resolve_out_dir, write_summary
 
 out = resolve_out_dir("04_daf", out_dir, profile)
 smoke = profile == "smoke"
-seeds = list(range(seed, seed + (1 if smoke else n_seeds)))
+seeds = list(range(seed, seed + {"smoke": 1, "study": n_study_seeds}.get(profile, n_seeds)))
 metrics, notes, paper, claims = {}, {}, {}, []
 t_start = time.perf_counter()
 print(f"profile {profile}, seeds {seeds}")

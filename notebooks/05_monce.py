@@ -45,12 +45,13 @@
 # %% tags=["parameters"]
 import os
 
-profile = os.environ.get("CI_INPAINT_PROFILE", "quick")  # smoke | quick | full
+profile = os.environ.get("CI_INPAINT_PROFILE", "quick")  # smoke | quick | study | full
 device = "auto"  # auto | cpu | cuda | mps
 seed = 0  # first seed; runs use seed, seed + 1, ...
 out_dir = ""  # empty: runs/notebooks/05_monce-<profile>
 data_root = ""  # empty: the synthetic shape domains; full: a horse2zebra folder (not scored here)
 n_seeds = 3  # seeds per setting (smoke uses 1)
+n_study_seeds = 8  # seeds per variant at the study profile (every variant)
 steps = 0  # training steps per run; 0 means the profile default (quick 300)
 monce_eps = 1.0  # MoNCE epsilon (code default 1; horse2zebra script 0.1)
 q_values = "0.25,1,4"  # negative weights Q of the Fig. 1 sweep (1 is the MoNCE default run)
@@ -83,7 +84,7 @@ if profile == "full":
 
     raise ConfigError("05_monce scores the synthetic shape domains (smoke, quick); for full, "
                       "train with: ci-inpaint train cut --profile full --set data_root=DIR")
-seeds = list(range(seed, seed + (1 if smoke else n_seeds)))
+seeds = list(range(seed, seed + {"smoke": 1, "study": n_study_seeds}.get(profile, n_seeds)))
 qs = sorted({float(q) for q in q_values.split(",")} | {1.0})
 n_workers = 1 if smoke else workers
 metrics, notes, paper, claims = {}, {}, {}, []
