@@ -50,7 +50,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import TrainConfig
+from ..config import TrainConfig, knob
 from ..data.contrasfill import FaceBoxes, eval_items  # data: data/contrasfill.py
 from ..errors import ConfigError, DataError
 from ..evaluation.contrasfill import (  # evaluation: evaluation/contrasfill.py; re-exported
@@ -81,33 +81,33 @@ DATASETS = ("factor_shapes", "celebamask_hq")
 
 @dataclass
 class ContrasFillConfig(TrainConfig):
-    variant: str = "contrasfill"  # contrasfill | comod | contrasfill1 | concat | k-u | u-k | repredict
-    dataset: str = "factor_shapes"  # factor_shapes (synthetic) | celebamask_hq (faces, full)
-    resolution: int = 32  # image side (power of two); full: 256
-    num_classes: int = 8  # factor_shapes classes (= one-hot known codes)
-    n_train: int = 2000  # factor_shapes training images
-    known_code: str = "onehot"  # onehot (classes, cars/birds) | sphere (unit vectors, faces)
-    k_dim: int = 0  # sphere code size (0: the classifier's feature size); onehot: num_classes
-    u_dim: int = 16  # unknown code size
-    pairing: str = "pairs"  # pairs (2N images, one hard negative per code) | grid (N_k x N_u)
-    n_known: int = 8  # N known codes per batch
-    n_unknown: int = 8  # N unknown codes per batch (pairs: must equal n_known)
-    width: int = 16  # channels at full resolution (doubling per halving, capped)
-    channel_max: int = 256
-    eu_dim: int = 128  # E_u feature size
-    tau: float = 0.1  # temperature of Eq. 2 (paper silent)
-    lambda_known: float = 1.0  # lambda_1 of Eq. 7
-    lambda_unknown: float = 1.0  # lambda_2 of Eq. 7
-    lr: float = 2e-3  # Adam, StyleGAN2
-    beta1: float = 0.0
-    beta2: float = 0.99
+    variant: str = knob("contrasfill", choices=VARIANTS)  # contrasfill | comod | contrasfill1 | concat | k-u | u-k | repredict
+    dataset: str = knob("factor_shapes", choices=DATASETS)  # factor_shapes (synthetic) | celebamask_hq (faces, full)
+    resolution: int = knob(32, range=">= 8")  # image side (power of two); full: 256
+    num_classes: int = knob(8, range=">= 2")  # factor_shapes classes (= one-hot known codes)
+    n_train: int = knob(2000, range=">= 1")  # factor_shapes training images
+    known_code: str = knob("onehot", choices=("onehot", "sphere"))  # onehot (classes, cars/birds) | sphere (unit vectors, faces)
+    k_dim: int = knob(0, range=">= 0")  # sphere code size (0: the classifier's feature size); onehot: num_classes
+    u_dim: int = knob(16, range=">= 1")  # unknown code size
+    pairing: str = knob("pairs", choices=("pairs", "grid"))  # pairs (2N images, one hard negative per code) | grid (N_k x N_u)
+    n_known: int = knob(8, range=">= 1")  # N known codes per batch
+    n_unknown: int = knob(8, range=">= 1")  # N unknown codes per batch (pairs: must equal n_known)
+    width: int = knob(16, range=">= 1")  # channels at full resolution (doubling per halving, capped)
+    channel_max: int = knob(256, range=">= 1")
+    eu_dim: int = knob(128, range=">= 1")  # E_u feature size
+    tau: float = knob(0.1, range="> 0")  # temperature of Eq. 2 (paper silent)
+    lambda_known: float = knob(1.0, range=">= 0")  # lambda_1 of Eq. 7
+    lambda_unknown: float = knob(1.0, range=">= 0")  # lambda_2 of Eq. 7
+    lr: float = knob(2e-3, range="> 0")  # Adam, StyleGAN2
+    beta1: float = knob(0.0, range="[0, 1)")
+    beta2: float = knob(0.99, range="[0, 1)")
     r1_gamma: float = -1.0  # R1 gamma; -1: 0.0002 res^2 / batch (NVlabs heuristic)
-    r1_every: int = 16  # lazy R1 interval
-    feat_input: str = "composite"  # composite (the whole image to E_k/E_u) | hole (hole pixels only)
-    impl: str = "scale"  # scale (activation scaling) | grouped (per-sample kernels)
+    r1_every: int = knob(16, range=">= 1")  # lazy R1 interval
+    feat_input: str = knob("composite", choices=("composite", "hole"))  # composite (the whole image to E_k/E_u) | hole (hole pixels only)
+    impl: str = knob("scale", choices=("scale", "grouped"))  # scale (activation scaling) | grouped (per-sample kernels)
     known_encoder: str = ""  # celebamask_hq: TorchScript file, images in [-1,1] -> identity features
-    ek_n: int = 2000  # factor_shapes: images the frozen E_k classifier is trained on
-    ek_epochs: int = 4
+    ek_n: int = knob(2000, range=">= 10")  # factor_shapes: images the frozen E_k classifier is trained on
+    ek_epochs: int = knob(4, range=">= 1")
 
     PROFILES: ClassVar = {
         "smoke": {"steps": 4, "batch_size": 8, "n_known": 4, "n_unknown": 4, "width": 8,
@@ -125,15 +125,6 @@ class ContrasFillConfig(TrainConfig):
                  "ema_decay": 0.5 ** (16 / 10_000), "log_every": 100, "ckpt_every": 5000,
                  "tau": 0.1},
     }
-    RANGES: ClassVar = {"resolution": ">= 8", "num_classes": ">= 2", "n_train": ">= 1",
-                        "k_dim": ">= 0", "u_dim": ">= 1", "n_known": ">= 1", "n_unknown": ">= 1",
-                        "width": ">= 1", "channel_max": ">= 1", "eu_dim": ">= 1", "tau": "> 0",
-                        "lambda_known": ">= 0", "lambda_unknown": ">= 0", "lr": "> 0",
-                        "beta1": "[0, 1)", "beta2": "[0, 1)", "r1_every": ">= 1", "ek_n": ">= 10",
-                        "ek_epochs": ">= 1"}
-    CHOICES: ClassVar = {"variant": VARIANTS, "dataset": DATASETS,
-                         "known_code": ("onehot", "sphere"), "pairing": ("pairs", "grid"),
-                         "feat_input": ("composite", "hole"), "impl": ("scale", "grouped")}
 
 
 def codes_per_batch(cfg: ContrasFillConfig) -> int:

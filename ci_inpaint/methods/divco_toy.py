@@ -51,7 +51,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import TrainConfig
+from ..config import TrainConfig, knob
 from ..errors import ConfigError
 from ..losses.divco import (
     divco_loss,
@@ -122,23 +122,23 @@ def parse_seeds(spec: str) -> list[int]:
 
 @dataclass
 class DivCoToyConfig(TrainConfig):
-    regularizer: str = "divco"  # none | regression | mode_seeking | divco
-    lambda_reg: float = 1.0  # weight of the regulariser (lambda_contra for divco; paper: 1)
+    regularizer: str = knob("divco", choices=REGULARIZERS)  # none | regression | mode_seeking | divco
+    lambda_reg: float = knob(1.0, range=">= 0")  # weight of the regulariser (lambda_contra for divco; paper: 1)
     members: str = ""  # several independent toy GANs in one run, e.g. "none@0,divco@1,divco@10"
     member_seeds: str = ""  # one init seed per member, e.g. "0,0,1" ("": the run's own draw)
-    tau: float = 1.0  # temperature of Eq. 2 (paper: 1)
-    radius: float = 0.05  # R of the latent cube (ours for z = 2; paper: 0.01 for z = 8)
-    num_neg: int = 10  # N negatives per query (paper: 10)
-    reg_batch: int = 32  # queries per step that carry the regulariser (0 = the whole batch)
+    tau: float = knob(1.0, range="> 0")  # temperature of Eq. 2 (paper: 1)
+    radius: float = knob(0.05, range=">= 0")  # R of the latent cube (ours for z = 2; paper: 0.01 for z = 8)
+    num_neg: int = knob(10, range=">= 1")  # N negatives per query (paper: 10)
+    reg_batch: int = knob(32, range=">= 0")  # queries per step that carry the regulariser (0 = the whole batch)
     normalize: bool = True  # cosine similarity (Eq. 2); False = the official code's default
-    encoder_head: str = "none"  # none (paper: D's layers, no head) | fixed (official code) | trained
-    z_dim: int = 2  # latent size: a code the 2-D output can encode
-    hidden: int = 64  # width of every hidden layer of G, D and the encoders
-    feat_dim: int = 32  # output size of the contrastive head (encoder_head fixed | trained)
-    lr: float = 1e-3  # Adam learning rate (G, D, E)
-    r1: float = 0.0  # R1 penalty weight gamma on D (0 = off)
-    decay_from: float = 0.5  # lr constant for this fraction of the steps, then linear to lr/100
-    eval_n: int = 2000  # generated points per class in evaluate()
+    encoder_head: str = knob("none", choices=ENCODER_HEADS)  # none (paper: D's layers, no head) | fixed (official code) | trained
+    z_dim: int = knob(2, range=">= 1")  # latent size: a code the 2-D output can encode
+    hidden: int = knob(64, range=">= 1")  # width of every hidden layer of G, D and the encoders
+    feat_dim: int = knob(32, range=">= 1")  # output size of the contrastive head (encoder_head fixed | trained)
+    lr: float = knob(1e-3, range="> 0")  # Adam learning rate (G, D, E)
+    r1: float = knob(0.0, range=">= 0")  # R1 penalty weight gamma on D (0 = off)
+    decay_from: float = knob(0.5, range="[0, 1]")  # lr constant for this fraction of the steps, then linear to lr/100
+    eval_n: int = knob(2000, range=">= 1")  # generated points per class in evaluate()
 
     PROFILES: ClassVar = {
         "smoke": {"steps": 30, "batch_size": 32, "reg_batch": 8, "hidden": 32, "eval_n": 500,
@@ -149,10 +149,6 @@ class DivCoToyConfig(TrainConfig):
         "full": {"steps": 40_000, "batch_size": 256, "reg_batch": 0, "hidden": 128,
                  "log_every": 500, "ckpt_every": 5000},
     }
-    RANGES: ClassVar = {"lambda_reg": ">= 0", "tau": "> 0", "radius": ">= 0", "num_neg": ">= 1",
-                        "reg_batch": ">= 0", "z_dim": ">= 1", "hidden": ">= 1", "feat_dim": ">= 1",
-                        "lr": "> 0", "r1": ">= 0", "decay_from": "[0, 1]", "eval_n": ">= 1"}
-    CHOICES: ClassVar = {"regularizer": REGULARIZERS, "encoder_head": ENCODER_HEADS}
 
 
 # ----------------------------------------------------------------------------- batched networks

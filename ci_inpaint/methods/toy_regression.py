@@ -14,30 +14,28 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from ..config import TrainConfig
+from ..config import TrainConfig, knob
 from . import Method, register
 
 
 @dataclass
 class ToyRegressionConfig(TrainConfig):
-    n_items: int = 256  # size of the synthetic dataset
-    width: int = 16  # channels of the conv body
-    lr_body: float = 1e-2  # Adam learning rate of the body
-    lr_head: float = 5e-3  # Adam learning rate of the head
-    noise: float = 0.05  # std of input noise drawn each step from the torch RNG
+    n_items: int = knob(256, range=">= 1")  # size of the synthetic dataset
+    width: int = knob(16, range=">= 1")  # channels of the conv body
+    lr_body: float = knob(1e-2, range="> 0")  # Adam learning rate of the body
+    lr_head: float = knob(5e-3, range="> 0")  # Adam learning rate of the head
+    noise: float = knob(0.05, range=">= 0")  # std of input noise drawn each step from the torch RNG
     inject_nan_step: int = -1  # >=0: make the loss NaN at this step (tests the NaN guard)
-    step_sleep: float = 0.0  # seconds to sleep per step: a slow model, so a test can kill mid-run
+    step_sleep: float = knob(0.0, range=">= 0")  # seconds to sleep per step: a slow model, so a test can kill mid-run
     batchnorm: bool = False  # a BatchNorm in the body (its buffers must agree across ranks)
     unused_param: bool = False  # a head parameter no loss uses (must stay untouched, no Adam state)
-    weight_decay: float = 0.0  # Adam weight decay of the head (touches params that get a grad)
+    weight_decay: float = knob(0.0, range=">= 0")  # Adam weight decay of the head (touches params that get a grad)
 
     PROFILES: ClassVar = {
         "smoke": {"steps": 20, "batch_size": 16, "ckpt_every": 5, "log_every": 1},
         "quick": {"steps": 300, "batch_size": 32},
         "full": {"steps": 3000, "batch_size": 64},
     }
-    RANGES: ClassVar = {"n_items": ">= 1", "width": ">= 1", "lr_body": "> 0", "lr_head": "> 0",
-                        "noise": ">= 0", "step_sleep": ">= 0", "weight_decay": ">= 0"}
 
 
 class Regression(torch.utils.data.Dataset):
