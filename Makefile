@@ -57,7 +57,7 @@ reproduce: $(STAMP)
 study: $(STAMP)
 	run=runs/study-$$(date +%Y%m%d-%H%M%S); \
 	$(BIN)/ci-inpaint notebooks run --profile study --out $$run; rc=$$?; \
-	$(BIN)/python -m ci_inpaint.report $$run --pages docs/results; exit $$rc
+	$(BIN)/python -m ci_inpaint.toolchain.report $$run --pages docs/results; exit $$rc
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(LAB_ARGS) notebooks/

@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--profile", default="smoke", help="smoke (default) | quick | full")
     sw.add_argument("--out", help="output folder (default runs/sweep)")
     sw.add_argument("--plot-y", dest="plot_y", help="summary metric on the plot's y axis")
-    sw.set_defaults(func=_lazy("ci_inpaint.sweep", "cli_sweep"))
+    sw.set_defaults(func=_lazy("ci_inpaint.toolchain.sweep", "cli_sweep"))
 
     w = sub.add_parser("weights", help="pretrained weights: status | fetch",
                        description="Pretrained files the metrics and methods use, and where they must lie.")

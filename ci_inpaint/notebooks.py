@@ -11,7 +11,7 @@ Conventions every ``notebooks/NN_name.py`` (jupytext py:percent, the source) fol
 * it writes its figures (``*.png``) and one ``summary.json`` into ``out_dir`` (see
   :func:`write_summary`); ``out_dir = ""`` means ``runs/notebooks/<name>-<profile>``.
 
-``summary.json`` schema (read by :mod:`ci_inpaint.report`; docs/notebooks.md)::
+``summary.json`` schema (read by :mod:`ci_inpaint.toolchain.report`; docs/notebooks.md)::
 
     {"notebook": "03_scat", "profile": "quick",
      "metrics": {"fid_digits_classifier": 41.2},          # name -> number (or short string)
@@ -35,35 +35,23 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .experiments.claims import VERDICTS, Claim
+from .experiments.claims import Claim
 from .experiments.grid import quiet
+from .toolchain.layout import (
+    list_notebooks,
+    notebooks_dir,
+    repo_root,
+    resolve_out_dir,
+    validate_summary,
+)
 
 __all__ = ["TIMING_FILE", "check_parameters", "is_timing", "list_notebooks", "markdown_table", "notebooks_dir",
            "parameter_defaults", "quiet", "repo_root", "resolve_out_dir", "validate_summary",
            "write_summary"]
 
 
-def repo_root() -> Path:
-    """The checkout holding ``ci_inpaint`` (editable install), else the current directory."""
-    root = Path(__file__).resolve().parents[1]
-    return root if (root / "pyproject.toml").is_file() else Path.cwd()
 
 
-def notebooks_dir() -> Path:
-    return repo_root() / "notebooks"
-
-
-def list_notebooks(directory: Path | None = None) -> list[str]:
-    """Names (stems) of the paired notebooks, sorted: ``00_start``, ``01_divco``, ..."""
-    directory = Path(directory or notebooks_dir())
-    return sorted(p.stem for p in directory.glob("[0-9][0-9]_*.ipynb"))
-
-
-def resolve_out_dir(name: str, out_dir: str | os.PathLike = "", profile: str = "quick") -> Path:
-    """The notebook's output folder, created: ``out_dir`` or ``runs/notebooks/<name>-<profile>``."""
-    path = Path(out_dir) if str(out_dir) else repo_root() / "runs" / "notebooks" / f"{name}-{profile}"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 # --------------------------------------------------------------------------------------------
@@ -232,25 +220,6 @@ def is_timing(name: str) -> bool:
     one commit write the same summary.json (issue "Teaching scale that learns", item 4)."""
     return name.endswith(("_s", "_ms", "step_time"))
 
-
-def validate_summary(summary: Any) -> None:
-    """Raise ValueError naming the first field that breaks the summary.json schema."""
-    if not isinstance(summary, dict):
-        raise ValueError("summary must be a JSON object")
-    if not isinstance(summary.get("notebook"), str):
-        raise ValueError("summary.notebook must be a string")
-    if not isinstance(summary.get("metrics"), dict):
-        raise ValueError("summary.metrics must be an object {name: value}")
-    if not isinstance(summary.get("notes", {}), dict):
-        raise ValueError("summary.notes must be an object {metric: text}")
-    for key, item in summary.get("paper", {}).items():
-        if not (isinstance(item, dict) and "value" in item and "source" in item):
-            raise ValueError(f"summary.paper[{key!r}] must be {{'value': ..., 'source': ...}}")
-    for claim in summary.get("claims", []):
-        if not (isinstance(claim, dict) and isinstance(claim.get("text"), str)
-                and claim.get("verdict") in VERDICTS):
-            raise ValueError(f"summary.claims item {claim!r} must be {{'text': str, 'verdict': "
-                             f"one of {', '.join(VERDICTS)}, ...}}")
 
 
 if __name__ == "__main__":  # python -m ci_inpaint.notebooks run|sync|execute|check

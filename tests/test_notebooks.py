@@ -17,8 +17,8 @@ import pytest
 from ci_inpaint import notebooks as nbs
 from ci_inpaint.errors import ConfigError, UserError
 from ci_inpaint.experiments import Reference, fact
-from ci_inpaint.report import claim_rows, metric_rows, render_html, render_markdown
 from ci_inpaint.toolchain import pairs, runner
+from ci_inpaint.toolchain.report import claim_rows, metric_rows, render_html, render_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))

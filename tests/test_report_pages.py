@@ -2,7 +2,7 @@
 
 import json
 
-from ci_inpaint.report import CLAIM_COLS, claim_rows, write_pages
+from ci_inpaint.toolchain.report import CLAIM_COLS, claim_rows, write_pages
 
 
 def _summary(power=True):

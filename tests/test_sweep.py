@@ -6,7 +6,7 @@ import nbformat
 import pytest
 
 from ci_inpaint.errors import ConfigError
-from ci_inpaint.sweep import collect, param_string, parse_grid, plot_sweep, run_sweep
+from ci_inpaint.toolchain.sweep import collect, param_string, parse_grid, plot_sweep, run_sweep
 
 
 def test_parse_grid_types():

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UserError
-from ..notebooks import list_notebooks, notebooks_dir
+from .layout import list_notebooks, notebooks_dir
 from .pairs import execute_inplace, pair_problems, sync
 from .runner import TIME_LIMITS, cli_run
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
-from ..notebooks import notebooks_dir, resolve_out_dir
+from .layout import notebooks_dir, resolve_out_dir
 from .runner import KERNEL_NAME, TIME_LIMITS, NotebookResult, run_one
 
 REQUIRED_PARAMETERS = ("profile", "device", "seed", "out_dir", "data_root")

@@ -4,7 +4,7 @@
 papermill's Python API and an explicit kernel name, under per-profile time limits
 (:data:`TIME_LIMITS`), records each one's runtime and peak memory (RSS of the kernel's process
 tree, polled) and its summary, and writes ``index.md``/``index.html`` via
-:mod:`ci_inpaint.report`. A failing notebook is reported and the others still run.
+:mod:`ci_inpaint.toolchain.report`. A failing notebook is reported and the others still run.
 
 The kernel: name ``python3`` resolved to this environment's ipykernel (:func:`kernel_env`),
 started with CurveZMQ transport encryption (:func:`kernel_config`): ipykernel warns "Kernel is
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, UserError
-from ..notebooks import list_notebooks, notebooks_dir, repo_root, validate_summary
+from .layout import list_notebooks, notebooks_dir, repo_root, validate_summary
 
 KERNEL_NAME = "python3"  # the venv's own ipykernel; see kernel_env()
 # wall-clock limit per notebook, seconds (None = no limit)
@@ -215,7 +215,7 @@ def run_notebooks(
     run_dir = Path(out) if out else repo_root() / "runs" / f"notebooks-{profile}-{stamp}"
     run_dir.mkdir(parents=True, exist_ok=True)
 
-    from ..report import write_report
+    from .report import write_report
 
     results = []
     for name in chosen:

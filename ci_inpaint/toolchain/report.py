@@ -272,7 +272,7 @@ def write_pages(run_dir: str | os.PathLike, results: list[Any], dest: str | os.P
     return pages
 
 
-if __name__ == "__main__":  # python -m ci_inpaint.report RUN_DIR [--pages DEST]
+if __name__ == "__main__":  # python -m ci_inpaint.toolchain.report RUN_DIR [--pages DEST]
     import argparse
     import json
 
