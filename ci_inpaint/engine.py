@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import dataclasses
 import json
 import math
 import os
@@ -841,7 +840,3 @@ def train(method: str, profile: str = "quick", out: str | Path | None = None, *,
     if out is None:
         out = Path("runs") / f"{method}-{time.strftime('%Y%m%d-%H%M%S')}"
     return Engine(cls, cfg, out, resume=resume, overwrite=overwrite).run()
-
-
-def config_dict(cfg: TrainConfig) -> dict[str, Any]:
-    return dataclasses.asdict(cfg)
