@@ -128,10 +128,19 @@ def discard_stale(cell: Cell) -> bool:
 
 
 def _run_cell(fn: Callable[[Cell], dict[str, Any]], cell: Cell) -> dict[str, Any]:
-    row = {"variant": cell.variant, "seed": cell.seed, "run": cell.run_dir.name, **fn(cell)}
+    import torch
+
+    old = torch.get_num_threads()
+    if cell.threads:  # evaluation too runs under the cell's count, in-process or in a worker:
+        torch.set_num_threads(cell.threads)  # CPU reductions may change with the thread count
+    try:
+        row = {"variant": cell.variant, "seed": cell.seed, "run": cell.run_dir.name, **fn(cell)}
+    finally:
+        torch.set_num_threads(old)
     cell.run_dir.mkdir(parents=True, exist_ok=True)
     tmp = cell.run_dir / (CELL_FILE + ".tmp")
-    tmp.write_text(json.dumps({"key": cell.key(), "row": row}, indent=2, default=str))
+    tmp.write_text(json.dumps({"key": cell.key(), "row": row, "threads": cell.threads,
+                               "torch": torch.__version__}, indent=2, default=str))
     tmp.replace(cell.run_dir / CELL_FILE)  # atomic: a killed write leaves no half row
     return row
 
