@@ -18,15 +18,30 @@ Verdicts: ``holds``, ``inconclusive``, ``does not hold``. The rules (level 95 % 
   any does not hold -> does not hold; else inconclusive.
 * :func:`fact`: a deterministic check (no noise): holds or does not hold.
 
-Each :class:`Claim` carries our number, the paper's number with its source (:class:`Reference`)
-and a sentence slot ``why`` for why ours differs.
+Each :class:`Claim` carries our number, the paper's number with its source (:class:`Reference`),
+a sentence slot ``why`` for why ours differs and its :class:`Power`.
+
+**Declarative claims.** A paper's claims are a list of :class:`Spec` (text, the two sides, the
+direction, the paper's reference and gap); :func:`decide` turns the list and the per-seed grid
+rows into one :class:`Claim` per spec, with both tests at once (``Claim.tests``): Welch on the
+two groups and, where the rows match seeds (seed s of every variant shares data order, masks,
+initial weights...), the paired interval. **Verdict rule:** the paired test decides when the
+two sides share at least 2 seeds, since the grids match seeds by design and the paired interval
+removes the spread the seeds share; Welch decides otherwise. Both are shown, the deciding test
+first in ``evidence``.
+
+**Power** (:class:`Power`, from the deciding test): ``n`` seeds per side, ``detectable`` = the
+interval's half-width at the observed spread (the smallest |effect| these seeds can tell from
+0), the paper's gap where it has one, and ``seeds_needed`` = the smallest n per side whose
+t-interval half-width at the observed std is below the observed |difference| (``None`` when the
+claim is decided already, the difference is 0 or a side has one seed).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from scipy import stats as _st
@@ -63,23 +78,46 @@ class Reference:
         return d
 
 
+@dataclass(frozen=True)
+class Power:
+    """What a claim's seeds can see (module docstring): ``n`` seeds per side, ``detectable`` the
+    interval's half-width, ``paper_gap`` the paper's own difference, ``seeds_needed`` the seeds
+    per side that would decide it at the observed spread."""
+
+    n: int
+    detectable: float | None = None
+    paper_gap: float | None = None
+    seeds_needed: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "detectable": self.detectable, "paper_gap": self.paper_gap,
+                "seeds_needed": self.seeds_needed}
+
+
 @dataclass
 class Claim:
     text: str
     verdict: str  # holds | inconclusive | does not hold
-    evidence: str  # the test and its numbers
+    evidence: str  # the test and its numbers (both tests joined with "; ", the deciding first)
     ours: str = ""  # our value(s), formatted
     paper: Reference | None = None
     why: str = ""  # why ours differs from the paper (a sentence; empty when it agrees)
+    tests: dict[str, str] = field(default_factory=dict)  # {"welch": ..., "paired": ...}
+    power: Power | None = None  # of the deciding test (None for a deterministic fact)
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
             raise ValueError(f"verdict {self.verdict!r}: use one of {', '.join(VERDICTS)}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "verdict": self.verdict, "evidence": self.evidence,
-                "ours": self.ours, "paper": self.paper.to_dict() if self.paper else None,
-                "why_differs": self.why}
+        d = {"text": self.text, "verdict": self.verdict, "evidence": self.evidence,
+             "ours": self.ours, "paper": self.paper.to_dict() if self.paper else None,
+             "why_differs": self.why}
+        if self.tests:
+            d["tests"] = dict(self.tests)
+        if self.power is not None:
+            d["power"] = self.power.to_dict()
+        return d
 
 
 @dataclass(frozen=True)
@@ -118,6 +156,67 @@ def _side(lo: float, hi: float, sign: int) -> str:
     return INCONCLUSIVE
 
 
+SEEDS_CAP = 10_000  # seeds_needed beyond this is reported as None (far below this scale's reach)
+
+
+def _tq(level: float, df: float) -> float:
+    return float(_st.t.ppf((1 + level) / 2, df))
+
+
+def seeds_to_decide(d: float, half: Any, verdict: str) -> int | None:
+    """The smallest n per side whose interval half-width ``half(n)`` lies below |d| (then the
+    interval excludes 0 at the observed spread); None when decided already, d = 0, or beyond
+    :data:`SEEDS_CAP`."""
+    if verdict != INCONCLUSIVE or not math.isfinite(d) or d == 0:
+        return None
+    lo, hi = 2, 2
+    while half(hi) >= abs(d):  # doubling, then bisection: half(n) falls with n
+        if hi >= SEEDS_CAP:
+            return None
+        lo, hi = hi, min(2 * hi, SEEDS_CAP)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (mid + 1, hi) if half(mid) >= abs(d) else (lo, mid)
+    return hi
+
+
+def welch_power(a: Stat, b: Stat, verdict: str, level: float = LEVEL,
+                paper_gap: float | None = None) -> Power:
+    """:class:`Power` of a Welch comparison: the half-width of its interval and the equal n
+    per side that would decide it at the observed standard deviations."""
+    n = min(a.n, b.n)
+    if a.n < 2 or b.n < 2:
+        return Power(n, None, paper_gap, None)
+    va, vb = a.std ** 2, b.std ** 2
+    se = math.sqrt(va / a.n + vb / b.n)
+    if se == 0:
+        return Power(n, 0.0, paper_gap, None)
+    df = (va / a.n + vb / b.n) ** 2 / ((va / a.n) ** 2 / (a.n - 1) + (vb / b.n) ** 2 / (b.n - 1))
+
+    def half(k: int) -> float:
+        v = (va + vb) / k
+        dfk = v ** 2 / ((va / k) ** 2 / (k - 1) + (vb / k) ** 2 / (k - 1))
+        return _tq(level, dfk) * math.sqrt(v)
+
+    return Power(n, _tq(level, df) * se, paper_gap,
+                 seeds_to_decide(a.mean - b.mean, half, verdict))
+
+
+def mean_power(diffs: list[float], verdict: str, level: float = LEVEL, target: float = 0.0,
+               paper_gap: float | None = None) -> Power:
+    """:class:`Power` of a one-sample interval (paired differences, or a mean against a bound
+    ``target``): half-width t * s / sqrt(n) and the n that would decide it."""
+    n = len(diffs)
+    if n < 2:
+        return Power(n, None, paper_gap, None)
+    s = summarize(diffs)
+    if s.std == 0:
+        return Power(n, 0.0, paper_gap, None)
+    return Power(n, _tq(level, n - 1) * s.std / math.sqrt(n), paper_gap,
+                 seeds_to_decide(s.mean - target,
+                                 lambda k: _tq(level, k - 1) * s.std / math.sqrt(k), verdict))
+
+
 def compare(text: str, a: Stat, b: Stat, op: str = "<", names: tuple[str, str] = ("a", "b"),
             paper: Reference | None = None, why: str = "", level: float = LEVEL) -> Claim:
     """Claim ``mean_a op mean_b`` (op ``<`` or ``>``) decided by the Welch interval of a - b."""
@@ -126,12 +225,14 @@ def compare(text: str, a: Stat, b: Stat, op: str = "<", names: tuple[str, str] =
     w = welch(a, b, level)
     ours = f"{names[0]} {a.format()} vs {names[1]} {b.format()}"
     if not math.isfinite(w.lo):
-        return Claim(text, INCONCLUSIVE, f"n = 1 in a group: no interval for {names[0]} - "
-                     f"{names[1]} = {w.d:.3g}", ours, paper, why)
+        ev = f"n = 1 in a group: no interval for {names[0]} - {names[1]} = {w.d:.3g}"
+        return Claim(text, INCONCLUSIVE, ev, ours, paper, why, {"welch": ev},
+                     Power(min(a.n, b.n)))
     verdict = _side(w.lo, w.hi, 1 if op == ">" else -1)
     ev = (f"Welch {level:.0%} CI of {names[0]} - {names[1]}: {w.d:.3g} [{w.lo:.3g}, {w.hi:.3g}]"
           f", p = {w.p:.2g}")
-    return Claim(text, verdict, ev, ours, paper, why)
+    return Claim(text, verdict, ev, ours, paper, why, {"welch": ev},
+                 welch_power(a, b, verdict, level))
 
 
 def compare_paired(text: str, a: dict, b: dict, op: str = "<",
@@ -146,8 +247,8 @@ def compare_paired(text: str, a: dict, b: dict, op: str = "<",
     ours = (f"{names[0]} - {names[1]} per pair: "
             + ", ".join(f"{d:.3g}" for d in diffs) + f" (n = {len(diffs)})")
     if len(diffs) < 2:
-        return Claim(text, INCONCLUSIVE, f"{len(diffs)} matched pair(s): no interval", ours,
-                     paper, why)
+        ev = f"{len(diffs)} matched pair(s): no interval"
+        return Claim(text, INCONCLUSIVE, ev, ours, paper, why, {"paired": ev}, Power(len(diffs)))
     s = summarize(diffs, level)
     lo, hi = (s.lo, s.hi) if s.std > 0 else (s.mean, s.mean)
     p = (float(2 * _st.t.sf(abs(s.mean) / (s.std / math.sqrt(s.n)), s.n - 1)) if s.std > 0
@@ -155,7 +256,8 @@ def compare_paired(text: str, a: dict, b: dict, op: str = "<",
     verdict = _side(lo, hi, 1 if op == ">" else -1)
     ev = (f"paired {level:.0%} CI of {names[0]} - {names[1]} over {s.n} matched seeds: "
           f"{s.mean:.3g} [{lo:.3g}, {hi:.3g}], p = {p:.2g}")
-    return Claim(text, verdict, ev, ours, paper, why)
+    return Claim(text, verdict, ev, ours, paper, why, {"paired": ev},
+                 mean_power(diffs, verdict, level))
 
 
 def bound(text: str, s: Stat, op: str, value: float, name: str = "",
@@ -165,14 +267,22 @@ def bound(text: str, s: Stat, op: str, value: float, name: str = "",
         raise ValueError(f"op {op!r}: use >=, >, <= or <")
     ours = f"{name + ' ' if name else ''}{s.format()}"
     if s.n < 2:
-        return Claim(text, INCONCLUSIVE, "n = 1: no interval", ours, paper, why)
+        return Claim(text, INCONCLUSIVE, "n = 1: no interval", ours, paper, why,
+                     {"bound": "n = 1: no interval"}, Power(s.n))
     lo, hi = (s.lo, s.hi) if s.std > 0 else (s.mean, s.mean)
     x = value
     holds, fails = {">=": (lo >= x, hi < x), ">": (lo > x, hi <= x),
                     "<=": (hi <= x, lo > x), "<": (hi < x, lo >= x)}[op]
     verdict = HOLDS if holds else FAILS if fails else INCONCLUSIVE
     ev = f"{s.level:.0%} CI of the mean [{lo:.3g}, {hi:.3g}] vs {op} {value:g}"
-    return Claim(text, verdict, ev, ours, paper, why)
+    if s.std > 0:
+        half = _tq(s.level, s.n - 1) * s.std / math.sqrt(s.n)
+        need = seeds_to_decide(s.mean - x, lambda k: _tq(s.level, k - 1) * s.std / math.sqrt(k),
+                               verdict)
+        power = Power(s.n, half, None, need)
+    else:
+        power = Power(s.n, 0.0)
+    return Claim(text, verdict, ev, ours, paper, why, {"bound": ev}, power)
 
 
 def best(text: str, stats: dict[str, Stat], winner: str, lower: bool = True,
@@ -183,7 +293,21 @@ def best(text: str, stats: dict[str, Stat], winner: str, lower: bool = True,
     parts = [compare("", stats[winner], stats[o], op, (winner, o), level=level)
              for o in stats if o != winner]
     ours = "; ".join(f"{k} {v.format()}" for k, v in stats.items())
-    return Claim(text, _all_of(parts), "; ".join(c.evidence for c in parts), ours, paper, why)
+    return Claim(text, _all_of(parts), "; ".join(c.evidence for c in parts), ours, paper, why,
+                 {"welch": "; ".join(c.evidence for c in parts)}, _power_of_all(parts))
+
+
+def _power_of_all(parts: list[Claim]) -> Power | None:
+    """The power of "every part holds": the fewest seeds, the widest detectable effect, and the
+    seeds the hardest undecided part would need (None if one is beyond reach)."""
+    powers = [c.power for c in parts if c.power is not None]
+    if not powers:
+        return None
+    det = [p.detectable for p in powers if p.detectable is not None]
+    open_ = [c for c in parts if c.verdict == INCONCLUSIVE]
+    needs = [c.power.seeds_needed if c.power else None for c in open_]
+    need = None if not needs or None in needs else max(needs)
+    return Power(min(p.n for p in powers), max(det) if det else None, None, need)
 
 
 def _all_of(parts: list[Claim]) -> str:
@@ -212,7 +336,90 @@ def best_paired(text: str, values: dict[str, dict], winner: str, lower: bool = T
     parts = [compare_paired("", values[winner], values[o], op, (winner, o), level=level)
              for o in values if o != winner]
     return Claim(text, _all_of(parts), "; ".join(c.evidence for c in parts),
-                 "; ".join(c.ours for c in parts), paper, why)
+                 "; ".join(c.ours for c in parts), paper, why,
+                 {"paired": "; ".join(c.evidence for c in parts)}, _power_of_all(parts))
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One claim of a paper, declared: ``a`` op ``b`` on ``metric``.
+
+    ``b`` is a rival variant (``op`` ``<`` / ``>``), a tuple of rivals (``a`` beats every one:
+    a "best" claim), or a number (a bound: ``op`` ``>=``, ``>``, ``<=``, ``<``). ``metric_b``
+    when b's side reads another metric (e.g. the same variant under two settings). ``names``
+    label the two sides in the evidence (default: the variant names); ``paper`` is the paper's
+    number and source, ``paper_gap`` its own difference where it states one; ``why`` is said
+    when ours does not hold.
+    """
+
+    text: str
+    metric: str
+    a: str
+    b: str | float | tuple[str, ...]
+    op: str = "<"
+    names: tuple[str, str] | None = None
+    paper: Reference | None = None
+    paper_gap: float | None = None
+    metric_b: str | None = None
+    why: str = ""
+
+
+def _decide_one(spec: Spec, rows: list[dict[str, Any]], by: str, level: float) -> Claim | None:
+    a_vals = paired_values(rows, spec.metric, by).get(spec.a)
+    if not a_vals:
+        return None
+    if isinstance(spec.b, (int, float)) and not isinstance(spec.b, bool):
+        st = summarize(list(a_vals.values()), level)
+        return bound(spec.text, st, spec.op, float(spec.b), (spec.names or (spec.a,))[0],
+                     spec.paper)
+    vb = paired_values(rows, spec.metric_b or spec.metric, by)
+    rivals = spec.b if isinstance(spec.b, tuple) else (spec.b,)
+    if any(r not in vb for r in rivals):
+        return None
+    parts = []
+    for r in rivals:
+        names = spec.names if spec.names and len(rivals) == 1 else (spec.a, r)
+        w = compare("", summarize(list(a_vals.values()), level),
+                    summarize(list(vb[r].values()), level), spec.op, names, level=level)
+        matched = sum(k in vb[r] for k in a_vals)
+        pr = (compare_paired("", a_vals, vb[r], spec.op, names, level=level)
+              if matched >= 2 else None)
+        parts.append((w, pr))
+    deciding = [pr if pr is not None else w for w, pr in parts]
+    tests = {"welch": "; ".join(w.evidence for w, _ in parts)}
+    if all(pr is not None for _, pr in parts):
+        tests["paired"] = "; ".join(pr.evidence for _, pr in parts)
+    first = "paired" if "paired" in tests else "welch"
+    evidence = "; ".join([tests[first]] + [v for k, v in tests.items() if k != first])
+    power = _power_of_all(deciding)
+    if power is not None and spec.paper_gap is not None:
+        power = Power(power.n, power.detectable, spec.paper_gap, power.seeds_needed)
+    ours = "; ".join(w.ours for w, _ in parts)
+    return Claim(spec.text, _all_of(deciding), evidence, ours, spec.paper, "", tests, power)
+
+
+def decide(specs: Iterable[Spec], rows: Iterable[dict[str, Any]], *, by: str = "variant",
+           level: float = LEVEL, why: str = "") -> list[Claim]:
+    """One :class:`Claim` per spec from per-seed grid rows (``{by: variant, "seed": s,
+    metric: value, ...}``), Welch and paired at once (module docstring: the paired test decides
+    where the sides share >= 2 seeds). A spec whose variants or metric are absent from the rows
+    is left out. ``why`` (or the spec's own) is said of every claim that does not hold."""
+    rows = list(rows)
+    out = []
+    for spec in specs:
+        c = _decide_one(spec, rows, by, level)
+        if c is not None:
+            c.why = "" if c.verdict == HOLDS else (spec.why or why)
+            out.append(c)
+    return out
+
+
+def with_why(claims: Iterable[Claim], why: str) -> list[Claim]:
+    """``claims`` with ``why`` said of each one that does not hold (and cleared where it does)."""
+    out = list(claims)
+    for c in out:
+        c.why = "" if c.verdict == HOLDS else why
+    return out
 
 
 def fact(text: str, ok: bool, evidence: str = "deterministic check", ours: str = "",
@@ -229,13 +436,24 @@ def tally(claims: Iterable[Claim | dict[str, Any]]) -> dict[str, int]:
 
 
 def claim_rows(claims: Iterable[Claim]) -> list[dict[str, str]]:
-    """Rows for a markdown table: verdict, claim, ours, the paper's number and source, test,
-    why ours differs."""
+    """Rows for a markdown table: verdict, claim, ours, the paper's number and source, test, the
+    power columns (:func:`power_cells`), why ours differs."""
     return [{"verdict": c.verdict, "claim": c.text, "ours": c.ours,
              "paper": c.paper.format() if c.paper else "", "source": c.paper.source if c.paper else "",
-             "test": c.evidence, "why ours differs": c.why} for c in claims]
+             "test": c.evidence, **power_cells(c.power), "why ours differs": c.why} for c in claims]
 
 
-__all__ = ["FAILS", "HOLDS", "INCONCLUSIVE", "VERDICTS", "Claim", "Difference", "Reference",
-           "best", "best_paired", "bound", "claim_rows", "compare", "compare_paired",
-           "paired_values", "fact", "tally", "welch"]
+def power_cells(p: Power | None) -> dict[str, str]:
+    """The power columns of a claim row: detectable effect (with n), the paper's gap, the seeds
+    that would decide it ("-" when decided or out of reach)."""
+    if p is None:
+        return {"detectable": "", "paper gap": "", "seeds to decide": ""}
+    return {"detectable": "" if p.detectable is None else f"{p.detectable:.3g} (n = {p.n})",
+            "paper gap": "" if p.paper_gap is None else f"{p.paper_gap:.3g}",
+            "seeds to decide": "-" if p.seeds_needed is None else str(p.seeds_needed)}
+
+
+__all__ = ["FAILS", "HOLDS", "INCONCLUSIVE", "SEEDS_CAP", "VERDICTS", "Claim", "Difference",
+           "Power", "Reference", "Spec", "best", "best_paired", "bound", "claim_rows", "compare",
+           "compare_paired", "decide", "fact", "mean_power", "paired_values", "power_cells",
+           "seeds_to_decide", "tally", "welch", "welch_power", "with_why"]
