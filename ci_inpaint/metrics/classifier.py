@@ -127,21 +127,28 @@ def _fit(model: FactorClassifier, images: torch.Tensor, targets: Mapping[str, to
     x = model.prepare(images)
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    for epoch in range(epochs):
-        perm, total = torch.randperm(len(x), generator=g), torch.zeros((), device=dev)
-        for idx in perm.split(batch_size):
-            xb = x[idx].to(dev)
-            if max_shift > 0:
-                shift = torch.randint(-max_shift, max_shift + 1, (2,), generator=g).tolist()
-                xb = torch.roll(xb, shifts=shift, dims=(2, 3))
-            out = model.logits(xb)
-            loss = sum(F.cross_entropy(out[k], targets[k][idx].to(dev)) for k in out) / len(out)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.detach() * len(idx)
-        if verbose:  # the only host sync, once per epoch
-            print(f"[{tag}] epoch {epoch + 1}/{epochs} loss {float(total) / len(x):.4f}")
+    # one CPU thread: the cached weights must not depend on which process trained them first
+    # (CPU sums change order with the thread count; docs/benchmarks.md "Determinism")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for epoch in range(epochs):
+            perm, total = torch.randperm(len(x), generator=g), torch.zeros((), device=dev)
+            for idx in perm.split(batch_size):
+                xb = x[idx].to(dev)
+                if max_shift > 0:
+                    shift = torch.randint(-max_shift, max_shift + 1, (2,), generator=g).tolist()
+                    xb = torch.roll(xb, shifts=shift, dims=(2, 3))
+                out = model.logits(xb)
+                loss = sum(F.cross_entropy(out[k], targets[k][idx].to(dev)) for k in out) / len(out)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += loss.detach() * len(idx)
+            if verbose:  # the only host sync, once per epoch
+                print(f"[{tag}] epoch {epoch + 1}/{epochs} loss {float(total) / len(x):.4f}")
+    finally:
+        torch.set_num_threads(threads)
     opt.zero_grad(set_to_none=True)  # no stale gradients ride along with a frozen model
     return model.cpu()
 
