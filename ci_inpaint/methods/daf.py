@@ -59,6 +59,7 @@ from ..losses.moco import KeyQueue, moco_loss, momentum_update
 from ..losses.perceptual import perceptual_loss, style_loss, term_name, vgg_features
 from ..nn.daf import Critic, DAFGenerator, SiameseBranch, masked_input
 from . import Method, path_digests, register
+from .common import frozen
 
 BUNDLED = ("photos", "lfw")
 STAGE1_DATA = BUNDLED + ("folder",)
@@ -337,15 +338,12 @@ class DAFInpaint(_DAFMethod):
         ctx.optimize("D", d_terms)
 
         # generator step, critic fixed (its parameters take no gradient)
-        self.D.requires_grad_(False)
-        try:
+        with frozen(self.D):
             with ctx.autocast():
                 ys = self.G(x, hole)
                 terms = {"rec": structure_loss(ys, targets, c.lambda_rec),
                          **self.texture_terms(ys, targets, holes)}
             ctx.optimize("G", terms)
-        finally:
-            self.D.requires_grad_(True)
         return {**{k: v.detach() for k, v in d_terms.items()},
                 **{k: v.detach() for k, v in terms.items()}}
 

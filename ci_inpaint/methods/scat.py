@@ -67,6 +67,7 @@ from ..losses.scat import (
 from ..nn.aot import UPSAMPLE, AOTGenerator
 from ..nn.unet_d import SIZES, ProjectionMLP, UNetDiscriminator
 from . import Method, register
+from .common import frozen
 
 VARIANTS = ("baseline", "scat", "text", "full")  # Table 3: Baseline, -1, -2, Proposed
 DATASETS = ("photos", "celeba", "places2")
@@ -218,8 +219,7 @@ class SCAT(Method):
         ctx.optimize("D", d_terms)
 
         # G step (+ the MLP): Eq. 8 with D fixed; one encoder pass over every image D must see
-        D.requires_grad_(False)
-        try:
+        with frozen(D):
             with ctx.autocast():
                 x_hat = G(x, hole)
                 comp = self.composite(x_hat, x, hole)
@@ -245,8 +245,6 @@ class SCAT(Method):
                     terms["sem"] = cfg.lambda_sem * semantic_contrastive_loss(
                         z[:B], z[B:2 * B], z[-B * B:].view(B, B, -1), self.tau)
             ctx.optimize("G", terms)
-        finally:
-            D.requires_grad_(True)
         return {**{k: v.detach() for k, v in d_terms.items()},
                 **{k: v.detach() for k, v in terms.items()}}
 
