@@ -348,3 +348,18 @@ def test_every_notebook_checks_its_parameters_right_after_them():
         nb = jupytext.read(py)
         i = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
         assert f'check_parameters(globals(), "{py.stem}")' in nb.cells[i + 1].source, py.name
+
+
+def test_runtime_comes_from_timing_json_not_summary(tmp_path):
+    """write_summary keeps wall_s out of summary.json (same file at every run of a commit);
+    the runner reads it back from timing.json and the report shows it."""
+    nbs.write_summary(tmp_path, "01_demo", {"fid": 3.0, "wall_s": 41.7}, profile="smoke")
+    assert "wall_s" not in json.loads((tmp_path / "summary.json").read_text())["metrics"]
+    timing = runner.read_timing(tmp_path)
+    assert timing == {"wall_s": 41.7}
+    assert runner.read_timing(tmp_path / "missing") is None
+    res = runner.NotebookResult("01_demo", notebook="01_demo.ipynb", timing=timing,
+                                summary=json.loads((tmp_path / "summary.json").read_text()))
+    assert "Runtime: 42 s by the notebook's own clock." in render_markdown([res], "smoke")
+    old = runner.NotebookResult("01_demo", notebook="01_demo.ipynb")  # no timing.json: no line
+    assert "own clock" not in render_markdown([old], "smoke")

@@ -126,6 +126,12 @@ def _md_table(rows: list[dict[str, str]], cols: list[str]) -> list[str]:
             + ["| " + " | ".join(esc(r.get(c, "")) for c in cols) + " |" for r in rows])
 
 
+def _clock_text(r: Any) -> str:
+    """The notebook's own wall clock (timing.json's ``wall_s``), or "" when it wrote none."""
+    wall = (_get(r, "timing") or {}).get("wall_s")
+    return f"{float(wall):.0f} s by the notebook's own clock" if isinstance(wall, (int, float)) else ""
+
+
 def overview_rows(results: list[Any]) -> list[dict[str, str]]:
     return [{"notebook": _get(r, "name"), "status": _get(r, "status"),
              "runtime (s)": f"{_get(r, 'runtime_s', 0.0):.1f}",
@@ -148,6 +154,8 @@ def render_markdown(results: list[Any], profile: str = "") -> str:
         out += ["", f"## {_get(r, 'name')}", ""]
         if _get(r, "status") != "ok":
             out += [f"**{_get(r, 'status')}**: `{_get(r, 'error')}`", ""]
+        if _clock_text(r):
+            out += [f"Runtime: {_clock_text(r)}.", ""]
         crows = claim_rows(summary)
         if crows:
             out += ["Claims (verdicts from 95 % intervals; see docs/design.md):", ""]
@@ -244,7 +252,9 @@ def write_pages(run_dir: str | os.PathLike, results: list[Any], dest: str | os.P
                f"Produced by `make study` (the `{profile}` profile) at commit {_commit()}; "
                + " · ".join(_header()) + ".", "",
                f"Status **{_get(r, 'status')}**, {_get(r, 'runtime_s', 0.0):.0f} s, peak memory "
-               f"{_get(r, 'peak_rss_mb', 0.0):.0f} MB. Claims: {_claims_cell(summary)}.", ""]
+               f"{_get(r, 'peak_rss_mb', 0.0):.0f} MB"
+               + (f" ({_clock_text(r)})" if _clock_text(r) else "")
+               + f". Claims: {_claims_cell(summary)}.", ""]
         if _get(r, "status") != "ok":
             out += [f"Error: `{_get(r, 'error')}`", ""]
         crows = claim_rows(summary)

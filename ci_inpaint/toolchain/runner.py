@@ -70,6 +70,7 @@ class NotebookResult:
     out_dir: str = ""  # the notebook's out_dir, relative to the run directory
     figures: list[str] = field(default_factory=list)
     summary: dict[str, Any] | None = None
+    timing: dict[str, Any] | None = None  # out_dir/timing.json: the notebook's own clocks (wall_s)
 
 
 class _Watch:
@@ -181,7 +182,20 @@ def run_one(
                 result.status, result.error = "failed", f"bad summary.json: {exc}"
     elif result.status == "ok":
         result.status, result.error = "failed", "the notebook wrote no summary.json to out_dir"
+    result.timing = read_timing(out)
     return result
+
+
+def read_timing(out_dir: Path) -> dict[str, Any] | None:
+    """The clocks a notebook wrote beside its summary (``timing.json``: write_summary keeps them
+    out of summary.json so that it is the same at every run of a commit); None if absent/bad."""
+    path = Path(out_dir) / "timing.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    timing = data.get("timing") if isinstance(data, dict) else None
+    return timing if isinstance(timing, dict) else None
 
 
 def run_notebooks(
