@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_method_lines(), formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     t.add_argument("method", help="method name (listed below)")
-    t.add_argument("--profile", default="quick", help="smoke (seconds) | quick (minutes, default) | full (paper scale)")
+    t.add_argument("--profile", default="quick", help="smoke (seconds) | quick (minutes, default) | study (all variants, 8 seeds) | full (paper scale)")
     t.add_argument("--out", help="run directory (logs, config.yaml, env.json, checkpoints/)")
     t.add_argument("--set", nargs="+", action="extend", metavar="KEY=VALUE", help="override config fields")
     t.add_argument("--config", help="YAML file of config overrides (e.g. a saved config.yaml)")
@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Execute notebooks through papermill with a profile; writes "
                        "executed notebooks, figures and index.md into --out.")
     r.add_argument("names", nargs="*", help="notebook names, e.g. 01_divco (default: all)")
-    r.add_argument("--profile", default="quick", help="smoke | quick (default) | full")
+    r.add_argument("--profile", default="quick", help="smoke | quick (default) | study | full")
     r.add_argument("--out", help="output folder (default runs/notebooks-<timestamp>)")
     r.add_argument("--timeout", type=float, default=None, help="seconds per notebook (default: per profile)")
     r.set_defaults(func=_lazy("ci_inpaint.toolchain.runner", "cli_run"))

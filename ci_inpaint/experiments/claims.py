@@ -422,6 +422,57 @@ def with_why(claims: Iterable[Claim], why: str) -> list[Claim]:
     return out
 
 
+def welch_claims(specs: Iterable[Spec], table: dict[str, dict[str, Stat]],
+                 why: str = "") -> list[Claim]:
+    """The specs decided by Welch alone from an aggregate ``table[variant][metric]`` (what the
+    notebooks' Welch tables show); specs whose variants or metrics are absent are left out."""
+    out = []
+    for sp in specs:
+        rivals = sp.b if isinstance(sp.b, tuple) else (sp.b,)
+        have = sp.a in table and sp.metric in table[sp.a]
+        if not have or (not isinstance(sp.b, (int, float)) and any(
+                r not in table or (sp.metric_b or sp.metric) not in table[r] for r in rivals)):
+            continue
+        a = table[sp.a][sp.metric]
+        if isinstance(sp.b, (int, float)) and not isinstance(sp.b, bool):
+            c = bound(sp.text, a, sp.op, float(sp.b), (sp.names or (sp.a,))[0], sp.paper)
+        elif isinstance(sp.b, tuple):
+            c = best(sp.text, {sp.a: a, **{r: table[r][sp.metric_b or sp.metric] for r in rivals}},
+                     sp.a, sp.op == "<", sp.paper)
+        else:
+            c = compare(sp.text, a, table[sp.b][sp.metric_b or sp.metric], sp.op,
+                        sp.names or (sp.a, sp.b), sp.paper)
+        c.why = "" if c.verdict == HOLDS else (sp.why or why)
+        out.append(c)
+    return out
+
+
+def paired_claims(specs: Iterable[Spec], rows: Iterable[dict[str, Any]], why: str = "",
+                  text=lambda t: f"(paired) {t}", by: str = "variant") -> list[Claim]:
+    """The specs decided by the paired test alone over matched seeds (``text`` rewrites each
+    claim's text, e.g. to mark it paired); comparisons with fewer than two variants present are
+    left out."""
+    rows = list(rows)
+    out = []
+    for sp in specs:
+        if isinstance(sp.b, (int, float)) and not isinstance(sp.b, bool):
+            continue  # a bound has no pairs
+        va = paired_values(rows, sp.metric, by)
+        vb = paired_values(rows, sp.metric_b or sp.metric, by)
+        rivals = sp.b if isinstance(sp.b, tuple) else (sp.b,)
+        if sp.a not in va or any(r not in vb for r in rivals):
+            continue
+        if isinstance(sp.b, tuple):
+            c = best_paired(text(sp.text), {sp.a: va[sp.a], **{r: vb[r] for r in rivals}}, sp.a,
+                            sp.op == "<", sp.paper)
+        else:
+            c = compare_paired(text(sp.text), va[sp.a], vb[sp.b], sp.op, sp.names or (sp.a, sp.b),
+                               sp.paper)
+        c.why = "" if c.verdict == HOLDS else (sp.why or why)
+        out.append(c)
+    return out
+
+
 def fact(text: str, ok: bool, evidence: str = "deterministic check", ours: str = "",
          paper: Reference | None = None, why: str = "") -> Claim:
     return Claim(text, HOLDS if ok else FAILS, evidence, ours, paper, why)
@@ -455,5 +506,6 @@ def power_cells(p: Power | None) -> dict[str, str]:
 
 __all__ = ["FAILS", "HOLDS", "INCONCLUSIVE", "SEEDS_CAP", "VERDICTS", "Claim", "Difference",
            "Power", "Reference", "Spec", "best", "best_paired", "bound", "claim_rows", "compare",
-           "compare_paired", "decide", "fact", "mean_power", "paired_values", "power_cells",
-           "seeds_to_decide", "tally", "welch", "welch_power", "with_why"]
+           "compare_paired", "decide", "fact", "mean_power", "paired_claims", "paired_values",
+           "power_cells",
+           "seeds_to_decide", "tally", "welch", "welch_claims", "welch_power", "with_why"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .claims import Claim, Reference, compare, compare_paired, paired_values
+from .claims import Claim, Reference, Spec, decide, paired_claims, welch_claims
 from .grid import Cell, run_grid
 from .stats import Stat
 
@@ -106,60 +106,55 @@ def paper_metrics(fid_key: str) -> dict[str, dict[str, Any]]:
 
 
 # ----------------------------------------------------------------------------- claims
-def _why(c: Claim) -> Claim:
-    c.why = "" if c.verdict == "holds" else WHY
-    return c
-
-
-def _compare_specs(fid_key: str) -> list[tuple]:
-    """(text, metric, a, b, op, names, paper) of the MoNCE vs PatchNCE vs GAN-only claims."""
+def compare_specs(fid_key: str) -> list[Spec]:
+    """MoNCE vs PatchNCE vs the GAN alone: the claims this notebook tests."""
     return [
-        ("CUT's premise: PatchNCE preserves content better than the GAN alone", "content_acc",
-         "patchnce", "none", ">", ("PatchNCE", "GAN only"),
-         Reference("PatchNCE >> no NCE (Table 3 ablation)", "CUT paper, Sec. 4.4")),
-        (f"MoNCE (hard) is more realistic than PatchNCE ({fid_key} lower)", fid_key,
-         "monce_hard", "patchnce", "<", ("MoNCE", "PatchNCE"),
-         Reference("lower FID on Horse->Zebra, Cityscapes, Winter->Summer", MAIN)),
-        ("MoNCE (hard) preserves content better than PatchNCE (factor accuracy)", "content_acc",
-         "monce_hard", "patchnce", ">", ("MoNCE", "PatchNCE"),
-         Reference("higher mAP / pixAcc on Cityscapes", MAIN)),
-        (f"the hard cost (the code's default for CUT) beats easy on {fid_key}", fid_key,
-         "monce_hard", "monce_easy", "<", ("hard", "easy"),
-         Reference("hard is the default for unpaired translation", "MoNCE code defaults")),
+        Spec("CUT's premise: PatchNCE preserves content better than the GAN alone", "content_acc",
+             "patchnce", "none", ">", ("PatchNCE", "GAN only"),
+             Reference("PatchNCE >> no NCE (Table 3 ablation)", "CUT paper, Sec. 4.4")),
+        Spec(f"MoNCE (hard) is more realistic than PatchNCE ({fid_key} lower)", fid_key,
+             "monce_hard", "patchnce", "<", ("MoNCE", "PatchNCE"),
+             Reference("lower FID on Horse->Zebra, Cityscapes, Winter->Summer", MAIN)),
+        Spec("MoNCE (hard) preserves content better than PatchNCE (factor accuracy)",
+             "content_acc", "monce_hard", "patchnce", ">", ("MoNCE", "PatchNCE"),
+             Reference("higher mAP / pixAcc on Cityscapes", MAIN)),
+        Spec(f"the hard cost (the code's default for CUT) beats easy on {fid_key}", fid_key,
+             "monce_hard", "monce_easy", "<", ("hard", "easy"),
+             Reference("hard is the default for unpaired translation", "MoNCE code defaults")),
     ]
+
+
+def claims(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]:
+    """The comparison claims, one row each with the Welch and the paired test (seed s of every
+    variant starts from the same weights and data order, so the paired test decides)."""
+    return decide(compare_specs(fid_key), rows, why=WHY)
 
 
 def compare_claims(table: dict[str, dict[str, Stat]], fid_key: str) -> list[Claim]:
-    """MoNCE vs PatchNCE vs the GAN alone (from the per-seed rows' aggregate; Welch)."""
-    return [_why(compare(text, table[a][m], table[b][m], op, names, ref))
-            for text, m, a, b, op, names, ref in _compare_specs(fid_key)]
+    """The comparison claims by Welch alone, from the aggregate over seeds."""
+    return welch_claims(compare_specs(fid_key), table, WHY)
 
 
 def compare_claims_paired(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]:
-    """The same claims over matched seeds (seed s of every variant starts from the same
-    weights and sees the same data order): paired intervals of the per-seed differences."""
-    out = []
-    for text, m, a, b, op, names, ref in _compare_specs(fid_key):
-        vals = paired_values(rows, m)
-        if a in vals and b in vals:
-            out.append(_why(compare_paired(f"(paired) {text}", vals[a], vals[b], op, names,
-                                           ref)))
-    return out
+    """The comparison claims by the paired test alone, over matched seeds."""
+    return paired_claims(compare_specs(fid_key), rows, WHY)
+
+
+def q_specs(qs, fid_key: str) -> list[Spec]:
+    """Supplement Fig. 1 between the smallest and the largest Q (the sides are the Q values
+    written with ``:g``, as :func:`q_claims` keys them)."""
+    lo, hi = min(qs), max(qs)
+    names = (f"Q = {hi:g}", f"Q = {lo:g}")
+    return [Spec(f"Fig. 1: a larger Q lowers the FID ({fid_key}, Q = {hi:g} vs {lo:g})", fid_key,
+                 f"{hi:g}", f"{lo:g}", "<", names, Reference("FID falls as Q grows", FIG1)),
+            Spec(f"Fig. 1: a larger Q hurts content preservation (Q = {hi:g} vs {lo:g})",
+                 "content_acc", f"{hi:g}", f"{lo:g}", "<", names,
+                 Reference("content preservation worsens as Q grows", FIG1))]
 
 
 def q_claims(qt: dict[float, dict[str, Stat]], fid_key: str) -> list[Claim]:
-    """Supplement Fig. 1 between the smallest and the largest Q."""
-    lo, hi = min(qt), max(qt)
-    names = (f"Q = {hi:g}", f"Q = {lo:g}")
-    claims = [
-        compare(f"Fig. 1: a larger Q lowers the FID ({fid_key}, Q = {hi:g} vs {lo:g})",
-                qt[hi][fid_key], qt[lo][fid_key], "<", names,
-                Reference("FID falls as Q grows", FIG1)),
-        compare(f"Fig. 1: a larger Q hurts content preservation (Q = {hi:g} vs {lo:g})",
-                qt[hi]["content_acc"], qt[lo]["content_acc"], "<", names,
-                Reference("content preservation worsens as Q grows", FIG1)),
-    ]
-    return [_why(c) for c in claims]
+    """Supplement Fig. 1 between the smallest and the largest Q (Welch)."""
+    return welch_claims(q_specs(list(qt), fid_key), {f"{q:g}": v for q, v in qt.items()}, WHY)
 
 
 # ----------------------------------------------------------------------------- figures
@@ -259,7 +254,8 @@ def plot_ot_weights(image, maps: dict, query: tuple[int, int]):
     return fig
 
 
-__all__ = ["CONTENT_KEYS", "EVAL", "NAMES", "VARIANTS", "compare_claims", "compare_claims_paired",
+__all__ = ["CONTENT_KEYS", "EVAL", "NAMES", "VARIANTS", "claims", "compare_claims",
+           "compare_claims_paired", "compare_specs", "q_specs",
            "ot_weight_maps",
            "paper_metrics", "plot_ot_weights", "plot_q_sweep", "plot_translations", "q_claims",
            "q_table", "q_variants", "run_compare", "run_q_sweep", "translation_cell"]
