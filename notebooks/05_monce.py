@@ -41,6 +41,12 @@
 # $\varepsilon$); the code sets the positive's cosine to $-10$ before the exponential, we set
 # $K_{ii} = 0$ exactly (a difference below $10^{-4}$ of a row's mass for $\varepsilon \le 1$);
 # we keep CUT's batch and learning rate, not the supplement's batch 12 and lr 0.002.
+#
+# **Profiles.** `quick` (at most 10 minutes on a 2-core CPU) trains the headline comparison:
+# the GAN alone, PatchNCE and MoNCE (hard), 3 seeds each, long enough to translate, and checks
+# that CUT learns the task against trivial references. `study` (at most 30 minutes) adds MoNCE
+# with the easy cost, the Q sweep of the supplement's Fig. 1 and one FastCUT run, over 8 seeds.
+# The verdicts of a study run are in [docs/results/05_monce.md](../docs/results/05_monce.md).
 
 # %% tags=["parameters"]
 import os
@@ -52,7 +58,7 @@ out_dir = ""  # empty: runs/notebooks/05_monce-<profile>
 data_root = ""  # empty: the synthetic shape domains; full: a horse2zebra folder (not scored here)
 n_seeds = 3  # seeds per setting (smoke uses 1)
 n_study_seeds = 8  # seeds per variant at the study profile (every variant)
-steps = 0  # training steps per run; 0 means the profile default (quick 300)
+steps = 0  # training steps per run; 0 means the profile default (quick 1200)
 monce_eps = 1.0  # MoNCE epsilon (code default 1; horse2zebra script 0.1)
 q_values = "0.25,1,4"  # negative weights Q of the Fig. 1 sweep (1 is the MoNCE default run)
 threads = 1  # torch threads per training run
@@ -71,7 +77,7 @@ import torch
 import torch.nn.functional as F
 from IPython.display import Markdown, display
 
-from ci_inpaint.experiments import aggregate, claim_rows, fact, load_run, table_rows, tally
+from ci_inpaint.experiments import aggregate, claim_rows, fact, load_run, summarize, table_rows, tally
 from ci_inpaint.experiments import monce as exp
 from ci_inpaint.losses import monce_loss, patchnce_loss
 from ci_inpaint.losses.monce import transport_plan
@@ -87,9 +93,12 @@ if profile == "full":
 seeds = list(range(seed, seed + {"smoke": 1, "study": n_study_seeds}.get(profile, n_seeds)))
 qs = sorted({float(q) for q in q_values.split(",")} | {1.0})
 n_workers = 1 if smoke else workers
+study = profile == "study"
+variants = tuple(exp.VARIANTS) if study else exp.QUICK
 metrics, notes, paper, claims = {}, {}, {}, []
 t_start = time.perf_counter()
-print(f"profile {profile}, seeds {seeds}, Q values {qs}, eps {monce_eps}")
+print(f"profile {profile}, seeds {seeds}, variants {variants}, eps {monce_eps}"
+      + (f", Q values {qs}" if study else ""))
 
 # %% [markdown]
 # ## The losses on toy tensors
@@ -148,36 +157,48 @@ for cost in ("hard", "easy"):
                        "correlation of w_ij with S_ij over 24 x 23 negatives", f"r = {r:+.2f}"))
 
 # %% [markdown]
-# ## The task: two renderings of the same shapes
+# ## The task: a new coat for the same shapes
 #
 # Content preservation must be measured exactly (in the supplement: DRN's segmentation scores of
-# Cityscapes translations). Our domains are two renderings of `FactorShapes`: domain A is a
-# solid palette-coloured object on a random texture, domain B the same kind of object filled with
-# black-and-white stripes on a mottled green field ("horse to zebra" in miniature). Class,
-# scale, angle and position are content; colour, texture and background are style. Training is
-# unpaired (A and B come from different seeds). Scores on 300 test inputs never trained on:
+# Cityscapes translations). Our domains are two renderings of `FactorShapes`: in domain A a
+# solid palette-coloured object lies on brown soil, in domain B the same kind of object is
+# bleached white on a mottled green field: horse to zebra in miniature, where the coat and the
+# field change and the shape and its place stay. Training is unpaired (A and B come from
+# different seeds). A first version striped B's objects like zebras; a 32 px CUT trained for
+# minutes drew one striped blob wherever the object was and lost its silhouette, so B's coat is
+# now one colour.
 #
-# * **content**: a factor classifier trained on *real B* images (its own held-out accuracy is
-#   printed below) reads class, scale, x and y from $G(x_A)$; we score it against $x_A$'s true
-#   factors (`content_acc` = mean of the four accuracies; chance is about 0.19), and the object
-#   recovered from $G(x_A)$ by B's colour rule (grey = object) is compared with $x_A$'s true mask
-#   (`mask_iou`; 1.0 on real B images);
+# Scores on 300 test inputs never trained on, by a frozen **judge** (a small CNN trained once on
+# 3,000 real A and 3,000 real B images, with noisy and blurred copies so that a generator's
+# artefacts do not fool it; cached):
+#
+# * **domain**: the share of $G(x_A)$ the judge calls B (translated at all?);
+# * **content**: the judge's shape-class accuracy on $G(x_A)$ against $x_A$'s class (chance
+#   0.25), and the IoU of the object that B's colour rule (grey = object) finds in $G(x_A)$ with
+#   $x_A$'s exact mask;
 # * **realism**: FID between $G(x_A)$ and 500 real B images. Without the Inception weights the
-#   features are that classifier's penultimate layer and the metric is named
-#   `fid_cut_shapes_b32_classifier`: not on the scale of the papers' FID.
+#   features are the judge's penultimate layer and the metric is named
+#   `fid_cut_shapes_ab32_classifier`: not on the scale of the papers' FID.
 #
-# Settings (quick): 32 px, $G$ with ngf 8 and 5 residual blocks, PatchGAN with ndf 16, MLP
-# heads of width 64, 64 patches per layer (the 8 x 8 grid of the deepest layers), batch 2,
-# Adam $10^{-3}$ (5x CUT's, to translate in 300 steps), betas (0.5, 0.999), constant then
-# linear decay over the second half; CUT mode (identity NCE, $\lambda_{NCE} = 1$).
+# Two trivial references are scored the same way: **identity** ($G(x_A) = x_A$: content kept,
+# nothing translated; the FID's ceiling) and **real B** (test B images against their own class
+# and mask; the floor a perfect translation reaches). The quick gate asks PatchNCE for domain
+# >= 0.9, class >= 0.9, mask IoU >= 0.8 and an FID at most half the identity's.
+#
+# Settings (quick, `CUTConfig.PROFILES`): 32 px; $G$ with ngf 16, **one** down-sampling (our
+# choice: after CUT's two, a 9 px object covers two cells of the 8 x 8 grid and the decoder,
+# which has no skip connections, cannot redraw its silhouette) and 5 residual blocks; NCE
+# layers RGB, `down1`, blocks 1, 3 and 5, 64 patches each; PatchGAN ndf 8; batch 4; Adam
+# $5\cdot10^{-4}$, betas (0.5, 0.999), constant then linear decay over the second half; CUT
+# mode (identity NCE, $\lambda_{NCE} = 1$).
 
 # %%
+from torchvision.utils import make_grid
+
 from ci_inpaint.methods.cut import ShapeDomains
 
 demo = ShapeDomains(8, 32, 0, 4, "test")
 fig, axes = plt.subplots(2, 1, figsize=(9, 2.6))
-from torchvision.utils import make_grid
-
 for ax, (name, imgs) in zip(axes, (("domain A", demo.a["image"]), ("domain B", demo.b["image"]))):
     ax.imshow(make_grid((imgs + 1) / 2, nrow=8, padding=1, pad_value=1).permute(1, 2, 0).numpy())
     ax.set_title(name, fontsize=9, loc="left")
@@ -186,44 +207,58 @@ fig.tight_layout()
 fig.savefig(out / "domains.png", dpi=110, bbox_inches="tight")
 plt.show()
 
+# %%
+t0 = time.perf_counter()
+refs = exp.references(profile)
+fid_key = refs["identity"]["fid_name"]
+print(f"references in {time.perf_counter() - t0:.0f} s (the judge trains once, then is cached); "
+      f"judge held-out accuracy: domain {refs['identity']['clf_acc_domain']:.3f}, "
+      f"class {refs['identity']['clf_acc_label']:.3f}")
+for r, d in refs.items():
+    for k in (*exp.CONTENT_KEYS, fid_key):
+        metrics[f"{r}_{k}"] = d[k]
+identity_fid = refs["identity"][fid_key]
+
 # %% [markdown]
-# ## PatchNCE vs MoNCE (hard and easy) vs the GAN alone
+# ## Does CUT learn? The GAN alone, PatchNCE and MoNCE
 
 # %%
 knobs = {"device": device, "progress": "off", "monce_eps": monce_eps}
 if steps:
     knobs["steps"] = steps
 t0 = time.perf_counter()
-rows = exp.run_compare(seeds, out / "compare", profile, workers=n_workers, threads=threads, **knobs)
-print(f"{len(rows)} runs in {time.perf_counter() - t0:.0f} s; content classifier held-out "
-      f"accuracy on real B: {rows[0]['clf_val_acc']:.3f}")
-fid_key = rows[0]["fid_name"]
+rows = exp.run_compare(seeds, out / "compare", profile, workers=n_workers, threads=threads,
+                       variants=tuple(v for v in variants if v != "fastcut"), **knobs)
+print(f"{len(rows)} runs in {time.perf_counter() - t0:.0f} s")
 fid_n = f"n = {rows[0]['fid_n_generated']} translated vs {rows[0]['fid_n_real']} real B"
 
 # %%
 table = aggregate(rows)
-keys = ["content_acc", "mask_iou", fid_key, "acc_label", "acc_x", "acc_y", "acc_scale", "step_ms"]
-labels = {"content_acc": "content acc (higher better)", "mask_iou": "mask IoU",
+keys = [*exp.CONTENT_KEYS, fid_key, "step_ms"]
+labels = {"domain_b": "domain: called B", "content_acc": "class acc", "mask_iou": "mask IoU",
           fid_key: f"{fid_key} (lower better)", "step_ms": "ms / step"}
-display(Markdown(markdown_table(table_rows({exp.NAMES[v]: table[v] for v in exp.VARIANTS},
-                                           keys, labels, "loss"))))
+shown = {exp.NAMES[v]: table[v] for v in variants if v in table}
+shown.update({exp.NAMES[r]: {k: summarize([refs[r][k]]) for k in keys if k in refs[r]}
+              for r in refs})
+display(Markdown(markdown_table(table_rows(shown, keys, labels, "generator"))))
 for v, d in table.items():
-    for k in ("content_acc", "mask_iou", fid_key, "step_ms"):
+    for k in (*exp.CONTENT_KEYS, fid_key, "step_ms"):
         metrics[f"{v}_{k}"], notes[f"{v}_{k}"] = d[k].mean, d[k].format()
     notes[f"{v}_{fid_key}"] += f"; {fid_n}, features {rows[0]['fid_feature_net']}"
 ratio = table["monce_hard"]["step_ms"].mean / table["patchnce"]["step_ms"].mean
 metrics["monce_over_patchnce_step_time"] = round(ratio, 3)
-print(f"MoNCE / PatchNCE step time at this (quick, tiny-network) scale: {ratio:.2f}x")
+print(f"MoNCE / PatchNCE step time at this (quick, small-network) scale: {ratio:.2f}x")
 paper.update(exp.paper_metrics(fid_key))
-cmp_claims = exp.compare_claims(table, fid_key)
+# one claim per statement, with Welch and the paired test (seed s of every variant starts from
+# the same weights and data order: matched seeds, so the paired test decides)
+cmp_claims = exp.claims(rows, fid_key, identity_fid)
 claims += cmp_claims
 display(Markdown(markdown_table(claim_rows(cmp_claims))))
-# seed s of every variant sees the same data order and noise draws: matched seeds, so the
-# paired intervals of the per-seed differences are the test that fits this design
-cmp_paired = exp.compare_claims_paired(rows, fid_key)
-claims += cmp_paired
-display(Markdown("**The same claims over matched seeds** (paired 95 % intervals)"))
-display(Markdown(markdown_table(claim_rows(cmp_paired))))
+
+# %% [markdown]
+# Each row below is one generator on the same ten test inputs: a reader should see the soil
+# turn green and the object turn white *in its own shape* where content is kept, and a shape
+# that does not follow the input where it is not.
 
 # %%
 gens = {r["variant"]: load_run(out / "compare" / r["run"]).method for r in rows
@@ -234,44 +269,77 @@ fig.savefig(out / "translations.png", dpi=110, bbox_inches="tight")
 plt.show()
 
 # %% [markdown]
-# ## The OT weights on an image
+# ## The OT weights on a trained network
 #
-# For one query patch (cyan) of the trained MoNCE generator's `down2` features (8 x 8
-# positions), the weight $w_j = \pi_{qj}(P-1)$ that MoNCE gives every other input patch $j$,
-# for $\varepsilon$ = 1 and 0.1, hard and easy cost (the query's own position, the positive, is
-# not weighted).
+# For one query patch (cyan) on the object, the weight $w_j = \pi_{qj}(P-1)$ that MoNCE gives
+# every other input patch $j$ of the trained MoNCE generator's `block1` features (16 x 16
+# positions, through its trained MLP head), for $\varepsilon$ = 1 (the run's) and 0.1, hard and
+# easy cost (the query's own position, the positive, is not weighted). The hard cost should
+# up-weight the negatives that look like the query (the other object patches), the easy cost
+# the ones that do not (the field); the printed share of weight on object patches says which.
 
 # %%
 m_monce = gens["monce_hard"]
-img = test.a["image"][3]
-maps, qpos = exp.ot_weight_maps(m_monce, img, "down2")
+k_img = int((test.a["mask"].flatten(1).sum(1)).argmax())  # the largest object: several patches
+img, obj = test.a["image"][k_img], test.a["mask"][k_img]
+ys, xs = obj.nonzero(as_tuple=True)
+maps, qpos = exp.ot_weight_maps(m_monce, img, "block1",
+                                query=(int(ys.float().mean()) // 2, int(xs.float().mean()) // 2))
 fig = exp.plot_ot_weights(img, maps, qpos)
 fig.savefig(out / "ot_weights.png", dpi=110, bbox_inches="tight")
 plt.show()
+on_obj = F.avg_pool2d(obj[None, None].float(), 2)[0, 0] > 0.5  # object patches of the 16 x 16 grid
+on_obj[qpos] = False
 for (eps, cost), wm in maps.items():
-    v = wm[~wm.isnan()]
-    print(f"{cost}, eps {eps:g}: weights from {v.min():.3f} to {v.max():.3f} (mean {v.mean():.3f})")
+    v = wm.nan_to_num(0)
+    share = float(v[on_obj].sum() / v.sum())
+    metrics[f"ot_{cost}_eps{eps:g}_object_share"] = round(share, 4)
+    print(f"{cost}, eps {eps:g}: weights {wm[~wm.isnan()].min():.3f} to {wm[~wm.isnan()].max():.3f}; "
+          f"share on the {int(on_obj.sum())} other object patches {share:.3f} "
+          f"(uniform: {int(on_obj.sum()) / (on_obj.numel() - 1):.3f})")
+uni = int(on_obj.sum()) / (on_obj.numel() - 1)
+claims.append(fact("trained features: the hard cost puts more weight on the query's own region "
+                   "(object patches) than the easy cost (eps 0.1)",
+                   metrics["ot_hard_eps0.1_object_share"] > metrics["ot_easy_eps0.1_object_share"],
+                   "share of the OT weight on object patches, one image, trained MoNCE G",
+                   f"hard {metrics['ot_hard_eps0.1_object_share']:.3f}, easy "
+                   f"{metrics['ot_easy_eps0.1_object_share']:.3f}, uniform {uni:.3f}"))
 
 # %% [markdown]
-# ## Supplement Fig. 1: the negative weight Q
+# ## Study: the easy cost, FastCUT and the supplement's Fig. 1 (the negative weight Q)
+#
+# At the study profile only (`profile = "study"`, or `make study`): MoNCE with the easy cost is
+# in the table and claims above; here FastCUT is trained once (its preset: $\lambda_{NCE} = 10$,
+# flip equivariance, no identity NCE) and MoNCE hard is swept over Q.
 
 # %%
-t0 = time.perf_counter()
-q_rows = exp.run_q_sweep(qs, seeds, out / "q_sweep", profile, workers=n_workers,
-                         threads=threads, **knobs)
-print(f"{len(q_rows)} runs in {time.perf_counter() - t0:.0f} s")
-q_tab = exp.q_table({**aggregate(q_rows), **table}, qs)
-display(Markdown(markdown_table(table_rows({f"Q = {q:g}": d for q, d in q_tab.items()},
-                                           ["content_acc", "mask_iou", fid_key], labels, "Q"))))
-for q, d in q_tab.items():
-    for k in ("content_acc", fid_key):
-        metrics[f"q{q:g}_{k}"], notes[f"q{q:g}_{k}"] = d[k].mean, d[k].format()
-fig = exp.plot_q_sweep(q_tab, fid_key)
-fig.savefig(out / "q_sweep.png", dpi=110, bbox_inches="tight")
-plt.show()
-qc = exp.q_claims(q_tab, fid_key)
-claims += qc
-display(Markdown(markdown_table(claim_rows(qc))))
+if study:
+    t0 = time.perf_counter()
+    fc = exp.run_compare(seeds[:1], out / "compare", profile, workers=1, threads=threads,
+                         variants=("fastcut",), **knobs)[0]
+    for k in (*exp.CONTENT_KEYS, fid_key):
+        metrics[f"fastcut_{k}"] = fc[k]
+    print(f"FastCUT (1 seed, {time.perf_counter() - t0:.0f} s): "
+          + ", ".join(f"{labels.get(k, k)} {fc[k]:.3f}" for k in (*exp.CONTENT_KEYS, fid_key)))
+    q_rows = exp.run_q_sweep(qs, seeds, out / "q_sweep", profile, workers=n_workers,
+                             threads=threads, **knobs)
+    q_tab = exp.q_table({**aggregate(q_rows), **table}, qs)
+    display(Markdown(markdown_table(table_rows({f"Q = {q:g}": d for q, d in q_tab.items()},
+                                               [*exp.CONTENT_KEYS, fid_key], labels, "Q"))))
+    for q, d in q_tab.items():
+        for k in ("mask_iou", fid_key):
+            metrics[f"q{q:g}_{k}"], notes[f"q{q:g}_{k}"] = d[k].mean, d[k].format()
+    fig = exp.plot_q_sweep(q_tab, fid_key)
+    fig.savefig(out / "q_sweep.png", dpi=110, bbox_inches="tight")
+    plt.show()
+    from ci_inpaint.experiments import decide
+
+    qc = decide(exp.q_specs(qs, fid_key), exp.q_rows(rows + q_rows), why=exp.WHY)
+    claims += qc
+    display(Markdown(markdown_table(claim_rows(qc))))
+else:
+    print("quick profile: FastCUT and the Q sweep run at the study profile "
+          "(profile='study' or make study); results in docs/results/05_monce.md")
 
 # %% [markdown]
 # ## Summary
@@ -290,50 +358,38 @@ assert all(c.verdict == "holds" for c in claims[:2])  # the toy facts are determ
 # %% [markdown]
 # ## What we found, and what to try next
 #
-# (written from the quick-profile run whose outputs are stored in this notebook; its first grid
-# was reused from an execution stopped by the runner's 900 s limit, hence "12 runs in 0 s": on
-# the shared, loaded 2-core machine the whole quick run took about 17 minutes)
+# The numbers of each run are in the tables above and, for a study run, in
+# [docs/results/05_monce.md](../docs/results/05_monce.md); this section says what they mean.
 #
 # **The losses.** The closed-form 3 x 3 plan, the uniform-plan limit (MoNCE = PatchNCE) and the
-# direction of the two costs (hard: weight rises with similarity, r = +0.57; easy: r = -0.58 on
-# the toy) all check out, and the weight maps on a trained generator show what the paper
-# describes: at eps = 1 the weights stay within 0.3-2.6 (mean 1), at eps = 0.1 a few patches take
-# nearly all the mass (up to 28 for the hard cost, next to the query; 8.4 for the easy cost).
+# direction of the two costs check out on toy tensors, and on a trained generator the weight
+# maps show the mechanism the paper describes: at $\varepsilon = 1$ the weights stay near 1, at
+# 0.1 a few patches take most of the mass, and the hard cost moves it towards the query's own
+# region while the easy cost moves it away.
 #
-# **Training (quick, 3 seeds, 300 steps).** None of the trained generators translates well yet:
-# they learn B's green field, but the striped object is at best a blur (mask IoU 0.06-0.11,
-# where real B scores 1.0), and the content classifier itself reaches only 0.585 mean held-out
-# accuracy on real B (chance about 0.19). Within that, the order of the means is the papers':
-# content accuracy GAN only 0.230, PatchNCE 0.252, MoNCE hard 0.279, MoNCE easy 0.280, and the
-# classifier FID 3453, 2118, 1492 and 1795. But every interval overlaps: the claims are
-# **inconclusive**, not refuted. The FID stand-in varies by a factor of 2-3 between seeds at this
-# scale, so it cannot separate the losses with 3 seeds. Pairing the seeds (every variant of a
-# seed starts from the same weights and data order) does not help here: the per-seed
-# differences change sign (MoNCE - PatchNCE content: +0.05, -0.01, +0.04), so the paired
-# intervals are inconclusive too.
+# **Does it learn.** The gate rows of the claims table say whether PatchNCE CUT translates (the
+# judge calls its outputs B), keeps the class and the silhouette, and beats the identity
+# mapping's FID at this scale; the translation figure lets you check by eye. Where a gate row
+# is not "holds", the model is not yet a faithful translator at quick length: read the
+# comparisons between losses as between partly trained models, and raise `steps`.
 #
-# **Fig. 1 (Q).** Q = 0.25, 1, 4: content accuracy 0.306, 0.279, 0.281 and FID 1984, 1492, 2026.
-# Content falls from Q = 0.25 to the larger Q as the supplement says, but the interval of the
-# difference still includes 0 (p = 0.19); the FID shows no trend. Inconclusive.
+# **CUT's premise and MoNCE.** Without the contrastive term the GAN alone draws a white blob
+# that does not follow the input's shape: the premise rows compare exactly that. MoNCE against
+# PatchNCE is a much smaller effect; the Power columns of each claim give the smallest
+# difference these seeds could detect and how many seeds would decide it at the observed spread.
 #
-# **Cost.** At this tiny scale the MoNCE step takes 1.56x the PatchNCE step (286 vs 184 ms on a
-# shared, loaded 2-core CPU): with an 8-channel generator the 5 batched Sinkhorn solves
-# (64 x 64, 50 iterations, forward and backward) are a large share of the step. At CUT's size
-# the generator dominates; `tests/test_cut_full.py` runs one 256 px step of each.
-#
-# **Next.** Train longer (`steps=2000`) and wider (ngf 16+) until mask IoU approaches 1 for
-# PatchNCE, train the content classifier longer (more epochs) so its ceiling is near 1, use
-# 5+ seeds, and sweep `monce_eps` (0.1 as the authors' horse2zebra script); then the comparisons
-# have a chance to decide. `q_values` and `monce_eps` are parameters of this notebook.
+# **Cost.** MoNCE's step costs more than PatchNCE's at this size (the printed ratio): the batched
+# Sinkhorn solves are a large share of a small network's step. At CUT's size the generator
+# dominates: `benchmarks/bench_monce.py` measures the ratio there (goal <= 1.3x).
 #
 # **Full scale.** `ci-inpaint train cut --profile full --set data_root=DIR` trains CUT's
-# horse2zebra setting (256 px, ngf 64, 9 blocks, 256 patches, 400 epochs; `contrast=monce`,
-# `monce_eps=0.1` for the authors' script). FID protocol to state beside any number: the 120
-# horse2zebra test images of trainA's domain translated at 256 px, against the 140 test zebras,
-# Inception pool3 (pytorch-fid weights), the *final* epoch (CUT's 45.5 and MoNCE's numbers are
-# the best epoch picked on the test set; users of the code report 61-68 at the final epoch).
-# `ci_inpaint.methods.cut.evaluate_folder(G, cfg)` computes exactly that FID (it refuses to run
-# without the Inception weights rather than substitute another network).
+# horse2zebra setting (256 px, ngf 64, two down-samplings, 9 blocks, 256 patches, 400 epochs;
+# `contrast=monce`, `monce_eps=0.1` for the authors' script). FID protocol to state beside any
+# number: the 120 horse2zebra test images of trainA's domain translated at 256 px, against the
+# 140 test zebras, Inception pool3 (pytorch-fid weights), the *final* epoch (CUT's 45.5 and
+# MoNCE's numbers are the best epoch picked on the test set; users of the code report 61-68 at
+# the final epoch). `ci_inpaint.methods.cut.evaluate_folder(G, cfg)` computes exactly that FID
+# (it refuses to run without the Inception weights rather than substitute another network).
 # Cityscapes: `data_scripts/pix2pix.py --name cityscapes` fetches pix2pix's 2,975 + 500
 # photo|label pairs, and `--set dataset=cityscapes steps=1190000` trains labels -> photos on
 # them read unpaired (400 epochs, CUT's setting); FID over the 500 val label maps against the

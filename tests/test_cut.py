@@ -237,3 +237,49 @@ def test_resolve_presets_writes_the_values_used():
 def test_resolve_config_records_the_preset():
     cfg = small(cut_mode="fastcut")
     assert (cfg.lambda_nce, cfg.nce_idt, cfg.flip_equivariance) == (10.0, "off", "on")
+
+
+def test_one_down_sampling_keeps_a_finer_grid():
+    g = ResnetGenerator(3, 3, ngf=4, n_blocks=2, n_down=1)
+    x = torch.randn(2, 3, 32, 32)
+    assert g(x).shape == x.shape
+    rgb, d1, b1 = g.encode(x, ("rgb", "down1", "block1"))
+    assert d1.shape == (2, 8, 16, 16) and b1.shape == (2, 8, 16, 16)  # blocks at 16 x 16
+    assert g.channels("block1") == 8 and g.channels("down1") == 8
+    with pytest.raises(ConfigError, match="down2"):
+        parse_layers("rgb,down2", 2, n_down=1)
+    with pytest.raises(ConfigError, match="once or twice"):
+        ResnetGenerator(3, 3, ngf=4, n_blocks=2, n_down=3)
+    # the method builds its generator and heads from the knob
+    m = make(n_down=1, nce_layers="rgb,down1,block1")
+    assert m.G.n_down == 1 and m.F.mlps[2][0].in_features == 2 * m.cfg.ngf
+
+
+def test_domain_styles_are_exact():
+    from ci_inpaint.data.cut import B_OBJECT
+    from ci_inpaint.data.synthetic import PALETTE, FactorShapes
+
+    ds = ShapeDomains(n=12, size=32, seed=5)
+    src = FactorShapes(12, size=32, seed=5, num_classes=4)
+    for i in range(12):
+        m = ds.a["mask"][i]
+        colour = PALETTE[int(src[i]["factors"][0])] * 2 - 1
+        assert torch.allclose(ds.a["image"][i][:, m], colour[:, None].expand(3, int(m.sum())))
+        mb = ds.b["mask"][i]
+        want = torch.tensor(B_OBJECT) * 2 - 1
+        assert torch.allclose(ds.b["image"][i][:, mb], want[:, None].expand(3, int(mb.sum())))
+
+
+def test_ot_weight_maps_read_the_trained_heads():
+    from ci_inpaint.experiments.monce import ot_weight_maps
+
+    m = make(contrast="monce", n_down=1, nce_layers="rgb,down1,block1")
+    img = m.train_set()[0]["A"]
+    maps, (r, c) = ot_weight_maps(m, img, "block1", query=(3, 4))
+    assert (r, c) == (3, 4)
+    for wm in maps.values():
+        assert wm.shape == (16, 16) and math.isnan(wm[3, 4])
+        # a plan row sums to 1, so the weights of the P - 1 negatives average exactly 1
+        assert abs(float(wm.nan_to_num(0).sum()) / 255 - 1) < 1e-4
+    with pytest.raises(ConfigError, match="not an NCE layer"):
+        ot_weight_maps(m, img, "block2")

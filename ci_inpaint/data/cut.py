@@ -1,15 +1,14 @@
 """CUT's synthetic unpaired domains (:mod:`ci_inpaint.methods.cut`): two renderings of
 :class:`ci_inpaint.data.FactorShapes` that share the content factors (class, scale, angle,
 position) and differ in style. Domain A is the solid palette-coloured object on a random
-texture, domain B the same object filled with black-and-white stripes on a mottled green
-background; B's colour rule (:func:`object_mask_b`) recovers the object exactly. Also
+soil, domain B the same object bleached white on a mottled green field (a horse -> zebra in
+miniature: the object changes its coat, the field its colour; shape and place stay); B's colour rule (:func:`object_mask_b`) recovers the object exactly. Also
 :func:`load_domains`, the train / test set of a CUT config (shapes or the folder datasets).
 """
 
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 import torch
@@ -20,30 +19,42 @@ from ..errors import ConfigError
 from .epochs import item_generator, split_key
 
 CONTENT_FACTORS = ("label", "scale", "x", "y")  # read by the content classifier (angle: symmetric)
+A_BACKGROUND = (0.55, 0.42, 0.30)  # domain A's brown soil
 B_BACKGROUND = (0.33, 0.52, 0.22)  # domain B's mottled green
-B_STRIPES = (0.06, 0.94)  # black and white
+B_OBJECT = (0.93, 0.93, 0.93)  # domain B's white object
+
+
+def _field(colour, h: int, w: int, gen: torch.Generator) -> np.ndarray:
+    """A background of one colour with a smooth brightness noise (one map for all channels, so
+    the hue stays); (3, H, W) in [0, 1]."""
+    noise = F.interpolate(torch.randn(1, 1, 4, 4, generator=gen), size=(h, w), mode="bicubic",
+                          align_corners=False)[0].numpy()
+    return np.clip(np.asarray(colour, np.float32)[:, None, None] + 0.08 * noise, 0, 1)
+
+
+def render_a(mask: np.ndarray, colour, gen: torch.Generator) -> torch.Tensor:
+    """Domain A's style for an object ``mask`` (H, W) bool: the solid ``colour`` (RGB in
+    [0, 1], a :data:`ci_inpaint.data.synthetic.PALETTE` entry) on brown soil; (3, H, W) in
+    [-1, 1]."""
+    h, w = mask.shape
+    fg = np.asarray(colour, np.float32)[:, None, None]
+    return torch.from_numpy(np.where(mask[None], fg, _field(A_BACKGROUND, h, w, gen)) * 2 - 1).float()
 
 
 def render_b(mask: np.ndarray, gen: torch.Generator) -> torch.Tensor:
-    """Domain B's style for an object ``mask`` (H, W) bool: black-and-white stripes (random
-    angle and phase, period H/6) inside, green with a smooth brightness noise outside; (3, H, W)
-    in [-1, 1]."""
+    """Domain B's style for an object ``mask`` (H, W) bool: the object bleached to
+    :data:`B_OBJECT` white, green with a smooth brightness noise outside; (3, H, W) in
+    [-1, 1]. (Stripes were tried first: a 32 px CUT trained for minutes draws one striped blob
+    wherever the object is and loses its silhouette; a new coat of one colour it learns.)"""
     h, w = mask.shape
-    phi, phase = (torch.rand(2, generator=gen) * torch.tensor([math.pi, 2 * math.pi])).tolist()
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32) + 0.5
-    period = max(h / 6, 3.0)
-    stripes = np.sin(2 * math.pi * (xx * math.cos(phi) + yy * math.sin(phi)) / period + phase) > 0
-    fg = np.where(stripes, B_STRIPES[1], B_STRIPES[0])[None].repeat(3, 0)
-    # one noise map for all channels: brightness varies, the green's saturation (0.30) does not
-    noise = F.interpolate(torch.randn(1, 1, 4, 4, generator=gen), size=(h, w), mode="bicubic",
-                          align_corners=False)[0].numpy()
-    bg = np.clip(np.asarray(B_BACKGROUND, np.float32)[:, None, None] + 0.08 * noise, 0, 1)
-    return torch.from_numpy(np.where(mask[None], fg, bg) * 2 - 1).float()
+    fg = np.asarray(B_OBJECT, np.float32)[:, None, None]
+    # the green's saturation (0.30) stays under the noise: the colour rule finds the object
+    return torch.from_numpy(np.where(mask[None], fg, _field(B_BACKGROUND, h, w, gen)) * 2 - 1).float()
 
 
 def object_mask_b(images: torch.Tensor, threshold: float = 0.12) -> torch.Tensor:
-    """Domain B's colour rule: a pixel is object when its channels are nearly equal (stripes
-    are grey, the background saturated green). (N, 3, H, W) in [-1, 1] -> (N, H, W) bool."""
+    """Domain B's colour rule: a pixel is object when its channels are nearly equal (the
+    white object is grey, the background saturated green). (N, 3, H, W) in [-1, 1] -> (N, H, W) bool."""
     x = (images.float() + 1) / 2
     return (x.amax(1) - x.amin(1)) < threshold
 
@@ -51,13 +62,15 @@ def object_mask_b(images: torch.Tensor, threshold: float = 0.12) -> torch.Tensor
 @functools.lru_cache(maxsize=8)
 def _domain(n: int, size: int, seed: int, num_classes: int, style: str) -> dict[str, torch.Tensor]:
     """n rendered items of one domain (cached per process: renders once per grid worker)."""
-    from .synthetic import FactorShapes
+    from .synthetic import PALETTE, FactorShapes
 
     ds = FactorShapes(n, size=size, seed=seed, num_classes=num_classes)
     items = [ds[i] for i in range(n)]
     masks = torch.stack([it["mask"][0] > 0.5 for it in items])
-    if style == "A":
-        images = torch.stack([it["image"] for it in items])
+    if style == "A":  # the object in its palette colour (the colour factor) on soil
+        images = torch.stack([render_a(m.numpy(), PALETTE[int(it["factors"][0])].tolist(),
+                                       torch.Generator().manual_seed(seed * 7919 + i))
+                              for i, (m, it) in enumerate(zip(masks, items))])
     else:
         images = torch.stack([render_b(m.numpy(), torch.Generator().manual_seed(seed * 7919 + i))
                               for i, m in enumerate(masks)])
@@ -112,5 +125,5 @@ def load_domains(cfg, split: str = "train"):
     return get_dataset(name, split, cfg.size, data_root=cfg.data_root or None)
 
 
-__all__ = ["B_BACKGROUND", "B_STRIPES", "CONTENT_FACTORS", "ShapeDomains", "load_domains",
-           "object_mask_b", "render_b"]
+__all__ = ["A_BACKGROUND", "B_BACKGROUND", "B_OBJECT", "CONTENT_FACTORS", "ShapeDomains", "load_domains",
+           "object_mask_b", "render_a", "render_b"]

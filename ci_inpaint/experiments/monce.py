@@ -25,19 +25,24 @@ VARIANTS = {
     "patchnce": {"contrast": "patchnce"},
     "monce_hard": {"contrast": "monce", "monce_cost": "hard"},
     "monce_easy": {"contrast": "monce", "monce_cost": "easy"},
+    "fastcut": {"contrast": "patchnce", "cut_mode": "fastcut"},
 }
 NAMES = {"none": "GAN only", "patchnce": "PatchNCE (CUT)", "monce_hard": "MoNCE hard",
-         "monce_easy": "MoNCE easy"}
-CONTENT_KEYS = ("content_acc", "acc_label", "acc_scale", "acc_x", "acc_y", "mask_iou")
-# (test images, real B images for the FID, real B images the content classifier learns from)
-EVAL = {"smoke": (32, 64, 256), "quick": (300, 500, 2000), "study": (300, 500, 2000),
-        "full": (500, 1000, 2000)}
+         "monce_easy": "MoNCE easy", "fastcut": "FastCUT (PatchNCE)",
+         "identity": "reference: identity (output = x_A)", "real_b": "reference: real B"}
+#: the headline comparison of the quick profile; study trains every variant
+QUICK = ("none", "patchnce", "monce_hard")
+CONTENT_KEYS = ("domain_b", "content_acc", "mask_iou")
+# (test images, real B images for the FID, real A and B images the judge learns from)
+EVAL = {"smoke": (32, 64, 256), "quick": (300, 500, 3000), "study": (300, 500, 3000),
+        "full": (500, 1000, 3000)}
+GATE = "issue 20's 'does it learn' gate for the quick profile (not a paper number)"
 
 MAIN = "MoNCE main paper, Sec. 4 (unpaired translation; its tables are not in our copy)"
 FIG1 = "MoNCE supplement, Sec. 3 and Fig. 1 (Horse->Zebra, Q swept; plotted, no table)"
 CUT_T1 = "CUT paper, Table 1 (horse2zebra FID; quoted in shared/papers/README.md)"
-WHY = ("synthetic 32 px shape domains, networks 1/8 of CUT's width trained a few hundred steps, "
-       "3 seeds and a classifier-feature FID: far from horse2zebra at 256 px and 400 epochs")
+WHY = ("synthetic 32 px shape domains, networks 1/4 of CUT's width trained for a minute or two "
+       "and a classifier-feature FID: far from horse2zebra at 256 px and 400 epochs")
 
 
 def q_variants(qs) -> dict[str, dict[str, Any]]:
@@ -61,6 +66,19 @@ def translation_cell(cell: Cell) -> dict[str, Any]:
     return {"steps": res.steps_done, "train_s": round(res.wall_s, 2),
             "step_ms": round(1000 * res.wall_s / max(res.steps_done, 1), 1),
             "eval_s": round(time.perf_counter() - t0, 2), **ev}
+
+
+def references(profile: str = "quick", n: int | None = None, fid_n: int | None = None,
+               feature_net: str = "auto") -> dict[str, dict[str, Any]]:
+    """The trivial references on the cells' evaluation set, scored as the runs are
+    (:func:`ci_inpaint.evaluation.cut.translation_references`): identity and real B."""
+    from ..config import resolve_config
+    from ..evaluation.cut import translation_references
+    from ..methods.cut import CUTConfig
+
+    o = _options(profile, n, fid_n, feature_net)
+    cfg = resolve_config(CUTConfig, "smoke" if profile == "smoke" else "quick", {})
+    return translation_references(cfg, o["n"], o["fid_n"], feature_net, o["clf_n"])
 
 
 def _options(profile: str, n: int | None, fid_n: int | None, feature_net: str) -> dict[str, Any]:
@@ -100,23 +118,49 @@ def paper_metrics(fid_key: str) -> dict[str, dict[str, Any]]:
         f"patchnce_{fid_key}": Reference(45.5, CUT_T1 + "; users of the code report 61-68 (final "
                                          "epoch, other FID settings)").to_dict(),
         f"monce_hard_{fid_key}": Reference("lower than PatchNCE", MAIN).to_dict(),
-        "monce_hard_content_acc": Reference("at least PatchNCE's (mAP on Cityscapes)",
+        "monce_hard_mask_iou": Reference("at least PatchNCE's (mAP on Cityscapes)",
                                             MAIN).to_dict(),
     }
 
 
 # ----------------------------------------------------------------------------- claims
+def gate_specs(fid_key: str, identity_fid: float, variant: str = "patchnce") -> list[Spec]:
+    """Does CUT learn its task (the quick targets): translated, content kept, FID at most half
+    the identity mapping's (``identity_fid``: :func:`references`)."""
+    ref = Reference
+    name = (NAMES[variant],)
+    return [
+        Spec(f"{NAMES[variant]} translates: the judge calls >= 90 % of G(x_A) domain B",
+             "domain_b", variant, 0.9, ">=", name, ref(">= 0.9", GATE)),
+        Spec(f"{NAMES[variant]} keeps the class: judge accuracy on G(x_A) >= 90 %",
+             "content_acc", variant, 0.9, ">=", name, ref(">= 0.9", GATE)),
+        Spec(f"{NAMES[variant]} keeps the silhouette: mask IoU >= 0.8", "mask_iou", variant,
+             0.8, ">=", name, ref(">= 0.8", GATE)),
+        Spec(f"{NAMES[variant]} looks like B: {fid_key} <= half the identity mapping's "
+             f"({identity_fid / 2:.4g})", fid_key, variant, identity_fid / 2, "<=", name,
+             ref("<= identity / 2", GATE)),
+    ]
+
+
+def premise_specs() -> list[Spec]:
+    """CUT's premise (its Table 3 ablation "no NCE"): PatchNCE keeps content that the GAN alone
+    loses, by the judge's class accuracy and by the silhouette."""
+    ref = Reference("PatchNCE >> no NCE (Table 3 ablation)", "CUT paper, Sec. 4.4")
+    names = ("PatchNCE", "GAN only")
+    return [Spec("CUT's premise: PatchNCE keeps the class better than the GAN alone",
+                 "content_acc", "patchnce", "none", ">", names, ref),
+            Spec("CUT's premise: PatchNCE keeps the silhouette better than the GAN alone "
+                 "(mask IoU)", "mask_iou", "patchnce", "none", ">", names, ref)]
+
+
 def compare_specs(fid_key: str) -> list[Spec]:
     """MoNCE vs PatchNCE vs the GAN alone: the claims this notebook tests."""
     return [
-        Spec("CUT's premise: PatchNCE preserves content better than the GAN alone", "content_acc",
-             "patchnce", "none", ">", ("PatchNCE", "GAN only"),
-             Reference("PatchNCE >> no NCE (Table 3 ablation)", "CUT paper, Sec. 4.4")),
         Spec(f"MoNCE (hard) is more realistic than PatchNCE ({fid_key} lower)", fid_key,
              "monce_hard", "patchnce", "<", ("MoNCE", "PatchNCE"),
              Reference("lower FID on Horse->Zebra, Cityscapes, Winter->Summer", MAIN)),
-        Spec("MoNCE (hard) preserves content better than PatchNCE (factor accuracy)",
-             "content_acc", "monce_hard", "patchnce", ">", ("MoNCE", "PatchNCE"),
+        Spec("MoNCE (hard) preserves content better than PatchNCE (mask IoU)",
+             "mask_iou", "monce_hard", "patchnce", ">", ("MoNCE", "PatchNCE"),
              Reference("higher mAP / pixAcc on Cityscapes", MAIN)),
         Spec(f"the hard cost (the code's default for CUT) beats easy on {fid_key}", fid_key,
              "monce_hard", "monce_easy", "<", ("hard", "easy"),
@@ -124,10 +168,13 @@ def compare_specs(fid_key: str) -> list[Spec]:
     ]
 
 
-def claims(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]:
-    """The comparison claims, one row each with the Welch and the paired test (seed s of every
-    variant starts from the same weights and data order, so the paired test decides)."""
-    return decide(compare_specs(fid_key), rows, why=WHY)
+def claims(rows: list[dict[str, Any]], fid_key: str, identity_fid: float | None = None
+           ) -> list[Claim]:
+    """The gate (when ``identity_fid`` is given), the premise and the comparisons, one row
+    each with the Welch and the paired test (seed s of every variant starts from the same
+    weights and data order, so the paired test decides)."""
+    specs = gate_specs(fid_key, identity_fid) if identity_fid is not None else []
+    return decide([*specs, *premise_specs(), *compare_specs(fid_key)], rows, why=WHY)
 
 
 def compare_claims(table: dict[str, dict[str, Stat]], fid_key: str) -> list[Claim]:
@@ -147,9 +194,20 @@ def q_specs(qs, fid_key: str) -> list[Spec]:
     names = (f"Q = {hi:g}", f"Q = {lo:g}")
     return [Spec(f"Fig. 1: a larger Q lowers the FID ({fid_key}, Q = {hi:g} vs {lo:g})", fid_key,
                  f"{hi:g}", f"{lo:g}", "<", names, Reference("FID falls as Q grows", FIG1)),
-            Spec(f"Fig. 1: a larger Q hurts content preservation (Q = {hi:g} vs {lo:g})",
-                 "content_acc", f"{hi:g}", f"{lo:g}", "<", names,
+            Spec(f"Fig. 1: a larger Q hurts content preservation (mask IoU, Q = {hi:g} vs {lo:g})",
+                 "mask_iou", f"{hi:g}", f"{lo:g}", "<", names,
                  Reference("content preservation worsens as Q grows", FIG1))]
+
+
+def q_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The sweep's and the comparison's ``monce_hard`` rows re-keyed by Q (``variant`` = the
+    Q written with ``:g``), for :func:`decide` on :func:`q_specs`."""
+    out = []
+    for r in rows:
+        v = r["variant"]
+        if v == "monce_hard" or (v.startswith("q") and v[1:].replace(".", "", 1).isdigit()):
+            out.append({**r, "variant": "1" if v == "monce_hard" else f"{float(v[1:]):g}"})
+    return out
 
 
 def q_claims(qt: dict[float, dict[str, Stat]], fid_key: str) -> list[Claim]:
@@ -164,7 +222,7 @@ def plot_q_sweep(qt: dict[float, dict[str, Stat]], fid_key: str):
 
     qs = sorted(qt)
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
-    for ax, key, label in ((axes[0], fid_key, fid_key), (axes[1], "content_acc", "content accuracy")):
+    for ax, key, label in ((axes[0], fid_key, fid_key), (axes[1], "mask_iou", "mask IoU (content)")):
         m = [qt[q][key].mean for q in qs]
         lo = [qt[q][key].lo if qt[q][key].has_interval else qt[q][key].mean for q in qs]
         hi = [qt[q][key].hi if qt[q][key].has_interval else qt[q][key].mean for q in qs]
@@ -203,21 +261,21 @@ def ot_weight_maps(method, image, layer: str = "down2", query: tuple[int, int] |
     weights}, (row, col) of the query); the positive (the query's own position) is NaN."""
     import torch
 
+    from ..errors import ConfigError
     from ..losses.monce import transport_plan
 
     m = method
+    if layer not in m.layers:
+        raise ConfigError(f"layer {layer!r} is not an NCE layer of this run: use one of "
+                          f"{', '.join(m.layers)}")
+    li = m.layers.index(layer)
     x = image[None].to(next(m.G.parameters()).device)
-    li = m.layers.index(layer) if layer in m.layers else None
-    with torch.no_grad():
-        fk = m.G.encode(x, [layer])[0]
-        fq = m.G.encode(m.G(x), [layer])[0]
-        h, w = fk.shape[2:]
-        ids = [torch.arange(h * w, device=fk.device)]
-        mlp = m.F.mlps[li] if li is not None else None
-        proj = (lambda f: torch.nn.functional.normalize(mlp(f), dim=-1)) if mlp else (
-            lambda f: torch.nn.functional.normalize(f, dim=-1))
-        k = proj(fk.flatten(2).transpose(1, 2)[:, ids[0]])
-        q = proj(fq.flatten(2).transpose(1, 2)[:, ids[0]])
+    with torch.no_grad():  # the features and the MLP heads of the NCE term, at every position
+        fk = m.G.encode(x, m.layers)
+        fq = m.G.encode(m.G(x), m.layers)
+        ids = [torch.arange(f.shape[2] * f.shape[3], device=f.device) for f in fk]
+        k, q = m.F(fk, ids)[li], m.F(fq, ids)[li]
+    h, w = fk[li].shape[2:]
     r, c = query if query is not None else (h // 2, w // 2)
     i = r * w + c
     maps = {}
@@ -254,8 +312,9 @@ def plot_ot_weights(image, maps: dict, query: tuple[int, int]):
     return fig
 
 
-__all__ = ["CONTENT_KEYS", "EVAL", "NAMES", "VARIANTS", "claims", "compare_claims",
-           "compare_claims_paired", "compare_specs", "q_specs",
+__all__ = ["CONTENT_KEYS", "EVAL", "GATE", "NAMES", "QUICK", "VARIANTS", "claims",
+           "compare_claims", "compare_claims_paired", "compare_specs", "gate_specs",
+           "premise_specs", "q_rows", "q_specs", "references",
            "ot_weight_maps",
            "paper_metrics", "plot_ot_weights", "plot_q_sweep", "plot_translations", "q_claims",
            "q_table", "q_variants", "run_compare", "run_q_sweep", "translation_cell"]

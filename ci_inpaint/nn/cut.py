@@ -56,16 +56,18 @@ class ResnetBlock(nn.Module):
         return x + self.body(x)
 
 
-def parse_layers(layers, n_blocks: int) -> tuple[str, ...]:
+def parse_layers(layers, n_blocks: int, n_down: int = 2) -> tuple[str, ...]:
     """Layer names from ``"rgb,down1,down2,block1,block5"`` (or a sequence); checked against
-    the generator's depth."""
+    the generator's depth (``down2`` exists only with two down-samplings)."""
     names = tuple(s.strip() for s in (layers.split(",") if isinstance(layers, str) else layers)
                   if s.strip())
     for n in names:
         m = re.fullmatch(r"block(\d+)", n)
-        if n not in ("rgb", "down1", "down2") and not (m and 1 <= int(m.group(1)) <= n_blocks):
-            raise ConfigError(f"NCE layer {n!r} does not exist in a generator with {n_blocks} "
-                              f"residual blocks: use rgb, down1, down2 or block1..block{n_blocks}")
+        downs = ("rgb", "down1", "down2")[:1 + n_down]
+        if n not in downs and not (m and 1 <= int(m.group(1)) <= n_blocks):
+            raise ConfigError(f"NCE layer {n!r} does not exist in a generator with {n_down} "
+                              f"down-sampling(s) and {n_blocks} residual blocks: use "
+                              f"{', '.join(downs)} or block1..block{n_blocks}")
     if not names or len(set(names)) != len(names):
         raise ConfigError(f"nce_layers {layers!r}: give distinct layer names, e.g. "
                           f"{','.join(CUT_LAYERS)}")
@@ -73,18 +75,28 @@ def parse_layers(layers, n_blocks: int) -> tuple[str, ...]:
 
 
 class ResnetGenerator(nn.Module):
-    def __init__(self, in_ch: int = 3, out_ch: int = 3, ngf: int = 64, n_blocks: int = 9):
+    """``n_down`` stride-2 convs (CUT: 2); the blocks work at 1 / 2**n_down of the image side.
+    One down-sampling is our choice for 32 px images: after two, a 9 px object covers about two
+    cells of the 8 x 8 grid and the decoder, which has no skip connections, cannot redraw its
+    silhouette."""
+
+    def __init__(self, in_ch: int = 3, out_ch: int = 3, ngf: int = 64, n_blocks: int = 9,
+                 n_down: int = 2):
         super().__init__()
-        self.ngf, self.n_blocks = ngf, n_blocks
+        if n_down not in (1, 2):
+            raise ConfigError(f"n_down={n_down}: the generator down-samples once or twice")
+        self.ngf, self.n_blocks, self.n_down = ngf, n_blocks, n_down
+        c_mid = ngf * 2 ** n_down
         self.pad = nn.ReflectionPad2d(3)
         self.stem = nn.Sequential(nn.Conv2d(in_ch, ngf, 7), _norm(ngf), nn.ReLU(True))
         self.down1 = nn.Conv2d(ngf, 2 * ngf, 3, stride=2, padding=1)
         self.act1 = nn.Sequential(_norm(2 * ngf), nn.ReLU(True))
-        self.down2 = nn.Conv2d(2 * ngf, 4 * ngf, 3, stride=2, padding=1)
-        self.act2 = nn.Sequential(_norm(4 * ngf), nn.ReLU(True))
-        self.blocks = nn.ModuleList(ResnetBlock(4 * ngf) for _ in range(n_blocks))
+        if n_down == 2:
+            self.down2 = nn.Conv2d(2 * ngf, 4 * ngf, 3, stride=2, padding=1)
+            self.act2 = nn.Sequential(_norm(4 * ngf), nn.ReLU(True))
+        self.blocks = nn.ModuleList(ResnetBlock(c_mid) for _ in range(n_blocks))
         up = []
-        for c in (4 * ngf, 2 * ngf):
+        for c in (4 * ngf, 2 * ngf)[2 - n_down:]:
             up += [nn.ConvTranspose2d(c, c // 2, 3, stride=2, padding=1, output_padding=1),
                    _norm(c // 2), nn.ReLU(True)]
         self.up = nn.Sequential(*up, nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_ch, 7), nn.Tanh())
@@ -92,7 +104,7 @@ class ResnetGenerator(nn.Module):
 
     def channels(self, name: str) -> int:
         return {"rgb": self.stem[0].in_channels, "down1": 2 * self.ngf,
-                "down2": 4 * self.ngf}.get(name, 4 * self.ngf)
+                "down2": 4 * self.ngf}.get(name, self.ngf * 2 ** self.n_down)
 
     def _run(self, x, layers: tuple[str, ...] = ()):
         """The output (or, with ``layers``, only the features up to the deepest one needed)."""
@@ -101,9 +113,11 @@ class ResnetGenerator(nn.Module):
         feats["rgb"] = h
         h = self.down1(self.stem(h))
         feats["down1"] = h
-        h = self.down2(self.act1(h))
-        feats["down2"] = h
-        h = self.act2(h)
+        h = self.act1(h)
+        if self.n_down == 2:
+            h = self.down2(h)
+            feats["down2"] = h
+            h = self.act2(h)
         deepest = max([int(n[5:]) for n in layers if n.startswith("block")], default=0)
         for i, block in enumerate(self.blocks, 1):
             if layers and i > deepest:
