@@ -45,7 +45,8 @@
 # **Profiles.** `quick` (at most 10 minutes on a 2-core CPU) trains the headline comparison:
 # the GAN alone, PatchNCE and MoNCE (hard), 3 seeds each, long enough to translate, and checks
 # that CUT learns the task against trivial references. `study` (at most 30 minutes) adds MoNCE
-# with the easy cost, the Q sweep of the supplement's Fig. 1 and one FastCUT run, over 8 seeds.
+# with the easy cost and one FastCUT run, over 5 seeds, and the Q sweep of the supplement's
+# Fig. 1 over 3.
 # The verdicts of a study run are in [docs/results/05_monce.md](../docs/results/05_monce.md).
 
 # %% tags=["parameters"]
@@ -57,7 +58,8 @@ seed = 0  # first seed; runs use seed, seed + 1, ...
 out_dir = ""  # empty: runs/notebooks/05_monce-<profile>
 data_root = ""  # empty: the synthetic shape domains; full: a horse2zebra folder (not scored here)
 n_seeds = 3  # seeds per setting (smoke uses 1)
-n_study_seeds = 8  # seeds per variant at the study profile (every variant)
+n_study_seeds = 5  # seeds per variant at the study profile (what fits its 30 minutes)
+n_q_seeds = 3  # seeds per Q of the study's Q sweep
 steps = 0  # training steps per run; 0 means the profile default (quick 1200)
 monce_eps = 1.0  # MoNCE epsilon (code default 1; horse2zebra script 0.1)
 q_values = "0.25,1,4"  # negative weights Q of the Fig. 1 sweep (1 is the MoNCE default run)
@@ -321,7 +323,7 @@ if study:
         metrics[f"fastcut_{k}"] = fc[k]
     print(f"FastCUT (1 seed, {time.perf_counter() - t0:.0f} s): "
           + ", ".join(f"{labels.get(k, k)} {fc[k]:.3f}" for k in (*exp.CONTENT_KEYS, fid_key)))
-    q_rows = exp.run_q_sweep(qs, seeds, out / "q_sweep", profile, workers=n_workers,
+    q_rows = exp.run_q_sweep(qs, seeds[:n_q_seeds], out / "q_sweep", profile, workers=n_workers,
                              threads=threads, **knobs)
     q_tab = exp.q_table({**aggregate(q_rows), **table}, qs)
     display(Markdown(markdown_table(table_rows({f"Q = {q:g}": d for q, d in q_tab.items()},
