@@ -219,5 +219,5 @@ def test_paired_claims_see_through_a_shared_seed_effect():
     assert "baseline" in paired[f"Table 3 (paired): {text}"].ours  # names of the variants
     # only the L1 rows exist: 3 ablation + 3 bucket + the temperature claim (no white-hole runs)
     assert len(paired) == 7
-    t = paired["(paired) " + exp.TEMPERATURE[0]]
+    t = paired["(paired) " + exp.TEMPERATURE.text]
     assert t.verdict == "inconclusive" and "t=0.07 - no t" in t.ours  # full == full_code here

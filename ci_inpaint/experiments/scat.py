@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .claims import Claim, Reference, compare, compare_paired, paired_values
+from .claims import Claim, Reference, Spec, decide, welch_claims
+from .claims import paired_claims as _paired
 from .grid import Cell, run_grid
 from .runs import load_run
 from .stats import Stat
@@ -111,21 +112,20 @@ def _metric_key(m: str, fid_key: str) -> str:
     return fid_key if m == "fid" else m
 
 
-def _ablation_specs(fid_key: str) -> list[tuple]:
-    """(claim, key, variant a, variant b, op, paper, names in the evidence) of Table 3: each
-    addition improves each metric over the previous row (40-60 % masks)."""
+def ablation_specs(fid_key: str) -> list[Spec]:
+    """Table 3: each addition improves each metric over the previous row (40-60 % masks)."""
     specs = []
     for m in ("l1pm", "psnr", "ssim", "fid"):
         k, op = f"{_metric_key(m, fid_key)}_40-60", "<" if LOWER[m] else ">"
         for i in range(1, len(ABLATION)):
             a, b = ABLATION[i], ABLATION[i - 1]
-            specs.append((f"Table 3: {NAMES[a]} {op} {NAMES[b]} on {m} (40-60 %)", k, a, b, op,
-                          Reference(f"{NAMES[a]} {T3[m][i]:g} vs {NAMES[b]} {T3[m][i - 1]:g}",
-                                    T3_SOURCE), (a, b)))
+            specs.append(Spec(f"Table 3: {NAMES[a]} {op} {NAMES[b]} on {m} (40-60 %)", k, a, b,
+                              op, (a, b), Reference(f"{NAMES[a]} {T3[m][i]:g} vs {NAMES[b]} "
+                                                    f"{T3[m][i - 1]:g}", T3_SOURCE)))
     return specs
 
 
-def _bucket_specs(fid_key: str) -> list[tuple]:
+def bucket_specs(fid_key: str) -> list[Spec]:
     """Table 2 read as the full model vs Baseline in each bucket (the paper gives the full
     model's CelebA numbers per bucket; Baseline only at 40-60 %, Table 3)."""
     specs = []
@@ -135,69 +135,64 @@ def _bucket_specs(fid_key: str) -> list[tuple]:
             paper = f"Proposed {T2['CelebA'][m][j]:g}"
             if b == "40-60":
                 paper += f", Baseline {T3[m][0]:g} (Table 3)"
-            specs.append((f"Table 2: the full model {op} Baseline on {m} ({b} %)",
-                          f"{_metric_key(m, fid_key)}_{b}", "full", "baseline", op,
-                          Reference(paper, T2_SOURCE.format("CelebA")), ("full", "baseline")))
+            specs.append(Spec(f"Table 2: the full model {op} Baseline on {m} ({b} %)",
+                              f"{_metric_key(m, fid_key)}_{b}", "full", "baseline", op,
+                              ("full", "baseline"), Reference(paper, T2_SOURCE.format("CelebA"))))
     return specs
 
 
 # the paper's temperature vs the code's none (no number is published, so the claim is the one
 # its Eq. 4 implies), and our diagnostic: white holes in x~ vs the paper's zero holes
-TEMPERATURE = ("Eq. 4 with t = 0.07 (paper) gives a lower L1 than no temperature (code), 40-60 %",
-               "l1pm_40-60", "full", "full_code", "<",
-               Reference("no number published (the code stores t = 0.07 but never applies it)",
-                         "Eq. 4; README pitfalls"), ("t=0.07", "no t"))
-FILL = ("x~ with white holes (AOT-GAN trainer) gives the full model a lower L1 than x ⊙ m "
-        "(paper), 40-60 %", "l1pm_40-60", "full_white", "full", "<",
-        Reference("no number published", "Notations (x~ = x ⊙ m)"), ("white", "zero"))
+TEMPERATURE = Spec("Eq. 4 with t = 0.07 (paper) gives a lower L1 than no temperature (code), "
+                   "40-60 %", "l1pm_40-60", "full", "full_code", "<", ("t=0.07", "no t"),
+                   Reference("no number published (the code stores t = 0.07 but never applies "
+                             "it)", "Eq. 4; README pitfalls"))
+FILL = Spec("x~ with white holes (AOT-GAN trainer) gives the full model a lower L1 than x ⊙ m "
+            "(paper), 40-60 %", "l1pm_40-60", "full_white", "full", "<", ("white", "zero"),
+            Reference("no number published", "Notations (x~ = x ⊙ m)"))
 
 
-def _welch(specs, table: dict[str, dict[str, Stat]]) -> list[Claim]:
-    out = []
-    for text, k, a, b, op, ref, names in specs:
-        if k in table.get(a, {}) and k in table.get(b, {}):
-            out.append(_why(compare(text, table[a][k], table[b][k], op, names, ref)))
-    return out
-
-
-def _why(c: Claim) -> Claim:
-    c.why = "" if c.verdict == "holds" else WHY
-    return c
+def all_specs(fid_key: str) -> list[Spec]:
+    """Every claim of this notebook: Table 3, Table 2 per bucket, the temperature, the fill."""
+    return [*ablation_specs(fid_key), *bucket_specs(fid_key), TEMPERATURE, FILL]
 
 
 def ablation_claims(table: dict[str, dict[str, Stat]], fid_key: str) -> list[Claim]:
-    """Table 3 (:func:`_ablation_specs`) from the aggregate over seeds (Welch)."""
-    return _welch(_ablation_specs(fid_key), table)
+    """Table 3 (:func:`ablation_specs`) from the aggregate over seeds (Welch)."""
+    return welch_claims(ablation_specs(fid_key), table, WHY)
 
 
 def bucket_claims(table: dict[str, dict[str, Stat]], fid_key: str) -> list[Claim]:
-    """Table 2 per bucket (:func:`_bucket_specs`) from the aggregate over seeds (Welch)."""
-    return _welch(_bucket_specs(fid_key), table)
+    """Table 2 per bucket (:func:`bucket_specs`) from the aggregate over seeds (Welch)."""
+    return welch_claims(bucket_specs(fid_key), table, WHY)
 
 
 def temperature_claim(table: dict[str, dict[str, Stat]]) -> Claim:
     """The paper's temperature vs the code's none (:data:`TEMPERATURE`)."""
-    return _welch([TEMPERATURE], table)[0]
+    return welch_claims([TEMPERATURE], table, WHY)[0]
 
 
 def fill_claim(table: dict[str, dict[str, Stat]]) -> Claim:
     """Our diagnostic (no number in the paper): white holes in x~ (:data:`FILL`)."""
-    return _welch([FILL], table)[0]
+    return welch_claims([FILL], table, WHY)[0]
+
+
+def _paired_text(text: str) -> str:
+    head, _, rest = text.partition(": ")
+    return f"{head} (paired): {rest}" if rest else f"(paired) {text}"
 
 
 def paired_claims(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]:
     """Every claim above again, decided over *matched* seeds (:func:`compare_paired`): seed s
     fixes the data order and the mask stream of every variant, so the per-seed differences drop
     the spread the variants share. Claims whose variants did not run are left out."""
-    out = []
-    for text, k, a, b, op, ref, names in (_ablation_specs(fid_key) + _bucket_specs(fid_key)
-                                          + [TEMPERATURE, FILL]):
-        vals = paired_values(rows, k)
-        if a in vals and b in vals:
-            head, _, rest = text.partition(": ")
-            text = f"{head} (paired): {rest}" if rest else f"(paired) {text}"
-            out.append(_why(compare_paired(text, vals[a], vals[b], op, names, ref)))
-    return out
+    return _paired(all_specs(fid_key), rows, WHY, text=_paired_text)
+
+
+def claims(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]:
+    """Every claim once, with the Welch and the paired test (the paired one decides where the
+    variants share >= 2 seeds): :func:`ci_inpaint.experiments.decide` on :func:`all_specs`."""
+    return decide(all_specs(fid_key), rows, why=WHY)
 
 
 # ----------------------------------------------------------------------------- figures
@@ -249,5 +244,6 @@ def plot_samples(methods: dict[str, Any], images, masks, n: int = 6):
 
 
 __all__ = ["ABLATION", "BUCKETS", "METRICS", "NAMES", "N_PER_BUCKET", "T2", "T3",
-           "ablation_claims", "bucket_claims", "fill_claim", "load_methods", "paired_claims", "paper_metrics", "plot_s_history",
+           "ablation_claims", "ablation_specs", "all_specs", "bucket_claims", "bucket_specs", "claims",
+           "FILL", "TEMPERATURE", "fill_claim", "load_methods", "paired_claims", "paper_metrics", "plot_s_history",
            "plot_samples", "run_ablation", "scat_cell", "temperature_claim", "variants"]
