@@ -14,7 +14,8 @@ from typing import Any
 
 import torch
 
-from .claims import Claim, Reference, compare, compare_paired, paired_values
+from .claims import Claim, Reference, Spec, decide, welch_claims
+from .claims import paired_claims as _paired
 from .grid import Cell, run_grid
 from .stats import Stat
 
@@ -93,68 +94,69 @@ def _ref(vals: dict[str, float], source: str) -> Reference:
     return Reference(", ".join(f"{NAMES.get(k, k)} {v:g}" for k, v in vals.items()), source)
 
 
-def _why(c: Claim) -> Claim:
-    c.why = "" if c.verdict == "holds" else WHY
-    return c
+def _spec(text: str, a: tuple[str, str], b: tuple[str, str], op: str, names, paper) -> Spec:
+    """A spec from (variant, metric) sides: Table 2 and Fig. 6 compare two metrics of one run."""
+    return Spec(text, a[1], a[0], b[0], op, names, paper,
+                metric_b=b[1] if b[1] != a[1] else None)
 
 
-def _specs(fid_key: str) -> list[tuple]:
-    """(claim, (variant, key) of a, (variant, key) of b, op, names in the evidence, paper) of
-    Tables 1-3's orderings and the disentanglement the paper's Fig. 6 shows."""
+def specs(fid_key: str) -> list[Spec]:
+    """Tables 1-3's orderings and the disentanglement the paper's Fig. 6 shows."""
     car = T1_SOURCE + ", car"
     cf = "contrasfill"
-    specs = [
-        ("Table 1: ContrasFill has a larger KFFA than CoModGAN", (cf, "kffa"), ("comod", "kffa"),
-         ">", ("ContrasFill", "CoMod"), _ref({cf: 82.96, "comod": 44.34}, car)),
-        ("Table 1: ContrasFill has a larger KFFA than ContrasFill-1", (cf, "kffa"),
-         ("contrasfill1", "kffa"), ">", ("ContrasFill", "ContrasFill-1"),
-         _ref({cf: 82.96, "contrasfill1": 63.09}, car)),
-        ("Table 1: ContrasFill has a larger LPIPS diversity than CoModGAN", (cf, "lpips"),
-         ("comod", "lpips"), ">", ("ContrasFill", "CoMod"), _ref({cf: 0.327, "comod": 0.183}, car)),
-        ("Table 2: varying the known code changes the known factor more than varying the unknown "
-         "one (KFFA known varied > known fixed)", (cf, "kffa_known_varied"),
-         (cf, "kffa_known_fixed"), ">", ("varied", "fixed"),
-         _ref({"varied": 83.71, "fixed": 35.47}, T2_SOURCE + ", car")),
-        ("Fig. 6: the known code changes the class more often than the unknown code",
-         (cf, "dis_known_label"), (cf, "dis_unknown_label"), ">", ("known", "unknown"),
-         Reference("columns change the known factor (qualitative)", "Fig. 6")),
-        ("Fig. 6: the unknown code changes the colour more often than the known code",
-         (cf, "dis_unknown_colour"), (cf, "dis_known_colour"), ">", ("unknown", "known"),
-         Reference("rows change colour / orientation (qualitative)", "Fig. 6, cars")),
+    out = [
+        _spec("Table 1: ContrasFill has a larger KFFA than CoModGAN", (cf, "kffa"),
+              ("comod", "kffa"), ">", ("ContrasFill", "CoMod"),
+              _ref({cf: 82.96, "comod": 44.34}, car)),
+        _spec("Table 1: ContrasFill has a larger KFFA than ContrasFill-1", (cf, "kffa"),
+              ("contrasfill1", "kffa"), ">", ("ContrasFill", "ContrasFill-1"),
+              _ref({cf: 82.96, "contrasfill1": 63.09}, car)),
+        _spec("Table 1: ContrasFill has a larger LPIPS diversity than CoModGAN", (cf, "lpips"),
+              ("comod", "lpips"), ">", ("ContrasFill", "CoMod"),
+              _ref({cf: 0.327, "comod": 0.183}, car)),
+        _spec("Table 2: varying the known code changes the known factor more than varying the "
+              "unknown one (KFFA known varied > known fixed)", (cf, "kffa_known_varied"),
+              (cf, "kffa_known_fixed"), ">", ("varied", "fixed"),
+              _ref({"varied": 83.71, "fixed": 35.47}, T2_SOURCE + ", car")),
+        _spec("Fig. 6: the known code changes the class more often than the unknown code",
+              (cf, "dis_known_label"), (cf, "dis_unknown_label"), ">", ("known", "unknown"),
+              Reference("columns change the known factor (qualitative)", "Fig. 6")),
+        _spec("Fig. 6: the unknown code changes the colour more often than the known code",
+              (cf, "dis_unknown_colour"), (cf, "dis_known_colour"), ">", ("unknown", "known"),
+              Reference("rows change colour / orientation (qualitative)", "Fig. 6, cars")),
     ]
     for v in ("concat", "u-k", "k-u"):
-        specs.append((f"Table 3 right: bi-modulation has a larger LPIPS than {v}", (cf, "lpips"),
-                      (v, "lpips"), ">", ("bimod", v),
-                      _ref({cf: T3[cf][1], v: T3[v][1]}, T3_SOURCE)))
-    specs += [
-        ("Table 3 right: bi-modulation has a larger KFFA than concat", (cf, "kffa"),
-         ("concat", "kffa"), ">", ("bimod", "concat"), _ref({cf: 83.06, "concat": 48.99}, T3_SOURCE)),
-        (f"Table 3 right: reprediction has a worse FID than the contrastive loss ({fid_key})",
-         ("repredict", fid_key), (cf, fid_key), ">", ("repredict", "contrastive"),
-         _ref({"repredict": 14.41, cf: 8.41}, T3_SOURCE)),
+        out.append(_spec(f"Table 3 right: bi-modulation has a larger LPIPS than {v}",
+                         (cf, "lpips"), (v, "lpips"), ">", ("bimod", v),
+                         _ref({cf: T3[cf][1], v: T3[v][1]}, T3_SOURCE)))
+    out += [
+        _spec("Table 3 right: bi-modulation has a larger KFFA than concat", (cf, "kffa"),
+              ("concat", "kffa"), ">", ("bimod", "concat"),
+              _ref({cf: 83.06, "concat": 48.99}, T3_SOURCE)),
+        _spec(f"Table 3 right: reprediction has a worse FID than the contrastive loss "
+              f"({fid_key})", ("repredict", fid_key), (cf, fid_key), ">",
+              ("repredict", "contrastive"), _ref({"repredict": 14.41, cf: 8.41}, T3_SOURCE)),
     ]
-    return specs
+    return out
 
 
 def claims(t: dict[str, dict[str, Stat]], fid_key: str) -> list[Claim]:
-    """:func:`_specs`' claims from the aggregate over seeds (Welch); claims of variants or
+    """:func:`specs`' claims from the aggregate over seeds (Welch); claims of variants or
     metrics that did not run are left out."""
-    return [_why(compare(text, t[va][ka], t[vb][kb], op, names, ref))
-            for text, (va, ka), (vb, kb), op, names, ref in _specs(fid_key)
-            if ka in t.get(va, {}) and kb in t.get(vb, {})]
+    return welch_claims(specs(fid_key), t, WHY)
 
 
 def paired_claims(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]:
     """The same claims decided over *matched* seeds (:func:`compare_paired`): seed s fixes the
     data order and the evaluation inputs of every variant, and the two sides of a Table 2 or
     Fig. 6 claim are measured on the same model of a seed."""
-    out = []
-    for text, (va, ka), (vb, kb), op, names, ref in _specs(fid_key):
-        a, b = paired_values(rows, ka).get(va), paired_values(rows, kb).get(vb)
-        if a and b:
-            head, _, rest = text.partition(": ")
-            out.append(_why(compare_paired(f"{head} (paired): {rest}", a, b, op, names, ref)))
-    return out
+    return _paired(specs(fid_key), rows, WHY,
+                   text=lambda t: "{} (paired): {}".format(*t.split(": ", 1)))
+
+
+def decided_claims(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]:
+    """Every claim once, with the Welch and the paired test (:func:`decide`)."""
+    return decide(specs(fid_key), rows, why=WHY)
 
 
 # ----------------------------------------------------------------------------- figures
@@ -256,6 +258,6 @@ def plot_disentanglement(t: dict[str, dict[str, Stat]], names):
     return fig, rows, labels
 
 
-__all__ = ["ALL", "EVAL", "NAMES", "T1", "T2", "T3", "TABLE1", "TABLE3", "cell_fn", "claims", "paired_claims",
+__all__ = ["ALL", "EVAL", "NAMES", "T1", "T2", "T3", "TABLE1", "TABLE3", "cell_fn", "claims", "decided_claims", "paired_claims", "specs",
            "paper_metrics", "plot_disentanglement", "plot_grid", "plot_pairs", "run",
            "table_rows", "variants"]
