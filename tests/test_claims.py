@@ -90,3 +90,22 @@ def test_decide_without_matched_seeds_falls_back_to_welch_and_says_why():
             {"variant": "b", "seed": 5, "m": 1.5}, {"variant": "b", "seed": 6, "m": 2.5}]
     (c,) = decide([Spec("a < b", "m", "a", "b", "<", why="own reason")], rows, why="general")
     assert set(c.tests) == {"welch"} and c.verdict == INCONCLUSIVE and c.why == "own reason"
+
+
+def test_best_spec_may_list_the_winner_in_table_order():
+    """``b`` listing ``a`` itself keeps the table's order in the evidence; the rivals (and so the
+    verdict and the tests) are the same as without it."""
+    from ci_inpaint.experiments.claims import Spec, decide, paired_claims, welch_claims
+    from ci_inpaint.experiments.stats import aggregate
+
+    rows = [{"variant": v, "seed": s, "m": base + 0.01 * s}
+            for v, base in (("x", 3.0), ("a", 1.0), ("y", 2.0)) for s in range(3)]
+    listed = Spec("a is lowest", "m", "a", ("x", "a", "y"), "<")
+    plain = Spec("a is lowest", "m", "a", ("x", "y"), "<")
+    t = aggregate(rows, ["m"])
+    w1, w2 = welch_claims([listed], t)[0], welch_claims([plain], t)[0]
+    assert w1.ours.startswith("x ") and w2.ours.startswith("a ")
+    assert w1.verdict == w2.verdict == "holds" and w1.evidence == w2.evidence
+    p1, p2 = paired_claims([listed], rows)[0], paired_claims([plain], rows)[0]
+    assert p1.verdict == p2.verdict and p1.evidence == p2.evidence
+    assert decide([listed], rows)[0].__dict__ == decide([plain], rows)[0].__dict__

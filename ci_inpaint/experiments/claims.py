@@ -344,7 +344,8 @@ def best_paired(text: str, values: dict[str, dict], winner: str, lower: bool = T
 class Spec:
     """One claim of a paper, declared: ``a`` op ``b`` on ``metric``.
 
-    ``b`` is a rival variant (``op`` ``<`` / ``>``), a tuple of rivals (``a`` beats every one:
+    ``b`` is a rival variant (``op`` ``<`` / ``>``), a tuple of rivals (``a`` beats every one;
+    the tuple may list ``a`` itself, in the table's order, which is then the evidence's order:
     a "best" claim), or a number (a bound: ``op`` ``>=``, ``>``, ``<=``, ``<``). ``metric_b``
     when b's side reads another metric (e.g. the same variant under two settings). ``names``
     label the two sides in the evidence (default: the variant names); ``paper`` is the paper's
@@ -364,6 +365,16 @@ class Spec:
     why: str = ""
 
 
+def _rivals(spec: Spec) -> tuple[str, ...]:
+    """The variants ``spec.a`` is compared with (``b``, without ``a`` itself)."""
+    return tuple(r for r in spec.b if r != spec.a) if isinstance(spec.b, tuple) else (spec.b,)
+
+
+def _order(spec: Spec) -> tuple[str, ...]:
+    """The variants of a "best" claim in the evidence's order: ``b`` when it lists ``a``."""
+    return spec.b if spec.a in spec.b else (spec.a, *spec.b)
+
+
 def _decide_one(spec: Spec, rows: list[dict[str, Any]], by: str, level: float) -> Claim | None:
     a_vals = paired_values(rows, spec.metric, by).get(spec.a)
     if not a_vals:
@@ -373,7 +384,7 @@ def _decide_one(spec: Spec, rows: list[dict[str, Any]], by: str, level: float) -
         return bound(spec.text, st, spec.op, float(spec.b), (spec.names or (spec.a,))[0],
                      spec.paper)
     vb = paired_values(rows, spec.metric_b or spec.metric, by)
-    rivals = spec.b if isinstance(spec.b, tuple) else (spec.b,)
+    rivals = _rivals(spec)
     if any(r not in vb for r in rivals):
         return None
     parts = []
@@ -428,7 +439,7 @@ def welch_claims(specs: Iterable[Spec], table: dict[str, dict[str, Stat]],
     notebooks' Welch tables show); specs whose variants or metrics are absent are left out."""
     out = []
     for sp in specs:
-        rivals = sp.b if isinstance(sp.b, tuple) else (sp.b,)
+        rivals = _rivals(sp)
         have = sp.a in table and sp.metric in table[sp.a]
         if not have or (not isinstance(sp.b, (int, float)) and any(
                 r not in table or (sp.metric_b or sp.metric) not in table[r] for r in rivals)):
@@ -437,8 +448,8 @@ def welch_claims(specs: Iterable[Spec], table: dict[str, dict[str, Stat]],
         if isinstance(sp.b, (int, float)) and not isinstance(sp.b, bool):
             c = bound(sp.text, a, sp.op, float(sp.b), (sp.names or (sp.a,))[0], sp.paper)
         elif isinstance(sp.b, tuple):
-            c = best(sp.text, {sp.a: a, **{r: table[r][sp.metric_b or sp.metric] for r in rivals}},
-                     sp.a, sp.op == "<", sp.paper)
+            field = {sp.a: a, **{r: table[r][sp.metric_b or sp.metric] for r in rivals}}
+            c = best(sp.text, {v: field[v] for v in _order(sp)}, sp.a, sp.op == "<", sp.paper)
         else:
             c = compare(sp.text, a, table[sp.b][sp.metric_b or sp.metric], sp.op,
                         sp.names or (sp.a, sp.b), sp.paper)
@@ -459,11 +470,12 @@ def paired_claims(specs: Iterable[Spec], rows: Iterable[dict[str, Any]], why: st
             continue  # a bound has no pairs
         va = paired_values(rows, sp.metric, by)
         vb = paired_values(rows, sp.metric_b or sp.metric, by)
-        rivals = sp.b if isinstance(sp.b, tuple) else (sp.b,)
+        rivals = _rivals(sp)
         if sp.a not in va or any(r not in vb for r in rivals):
             continue
         if isinstance(sp.b, tuple):
-            c = best_paired(text(sp.text), {sp.a: va[sp.a], **{r: vb[r] for r in rivals}}, sp.a,
+            field = {sp.a: va[sp.a], **{r: vb[r] for r in rivals}}
+            c = best_paired(text(sp.text), {v: field[v] for v in _order(sp)}, sp.a,
                             sp.op == "<", sp.paper)
         else:
             c = compare_paired(text(sp.text), va[sp.a], vb[sp.b], sp.op, sp.names or (sp.a, sp.b),

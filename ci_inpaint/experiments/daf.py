@@ -23,15 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from ..methods.daf import SHARED  # the knobs stage 1 must share with stage 2
-from .claims import (
-    Claim,
-    Reference,
-    best,
-    best_paired,
-    compare,
-    compare_paired,
-    paired_values,
-)
+from .claims import Claim, Reference, Spec, decide, paired_values, welch_claims
+from .claims import paired_claims as _paired
 from .grid import Cell, run_grid
 from .runs import load_run
 from .stats import Stat
@@ -148,83 +141,81 @@ def paper_rows() -> list[dict[str, Any]]:
 
 
 # ----------------------------------------------------------------------------- claims
-def _why(c: Claim) -> Claim:
-    c.why = "" if c.verdict == "holds" else WHY
-    return c
+STAGE1 = Spec("stage 1: the trained E_q beats a random encoder at top-1 retrieval of an image's "
+              "other masked view", "top1", "moco", "moco", ">", ("trained", "random"),
+              Reference("the premise of the inference network", S1_SOURCE), metric_b="top1_random")
 
 
 def stage1_claim(s1_table: dict[str, dict[str, Stat]]) -> Claim:
     """Stage 1 learns: the trained E_q retrieves an image's other masked view more often than a
     random encoder (last evaluation, over seeds)."""
-    t = s1_table["moco"]
-    return _why(compare("stage 1: the trained E_q beats a random encoder at top-1 retrieval of "
-                        "an image's other masked view", t["top1"], t["top1_random"], ">",
-                        ("trained", "random"), Reference("the premise of the inference network",
-                                                         S1_SOURCE)))
+    return welch_claims([STAGE1], s1_table, WHY)[0]
 
 
-def _table2_specs(fid_key: str) -> list[tuple]:
-    """(metric key, claim, variant a, lower is better, variant b, paper) of Table II's claims per
-    metric: the full model is best (b None), contrastive pre-training alone and DAF alone each
-    improve on the plain network (the paper's reading: both "play important roles")."""
+def table2_specs(fid_key: str) -> list[Spec]:
+    """Table II's claims per metric: the full model is best of the four, and contrastive
+    pre-training alone and DAF alone each improve on the plain network (the paper's reading:
+    both "play important roles")."""
     specs, i = [], ORDER.index
     for m in ("l1", "psnr", "ssim", "fid"):
         k, lower = _key(m, fid_key), LOWER[m]
-        specs.append((k, f"the full model has the {'lowest' if lower else 'highest'} {k}", FULL,
-                      lower, None, Reference(", ".join(f"{NAMES[v]} {T2[m][i(v)]:g}"
-                                                       for v in ORDER), T2_SOURCE)))
+        op = "<" if lower else ">"
+        specs.append(Spec(f"Table II: the full model has the {'lowest' if lower else 'highest'} "
+                          f"{k}", k, FULL, ORDER, op,
+                          paper=Reference(", ".join(f"{NAMES[v]} {T2[m][i(v)]:g}" for v in ORDER),
+                                          T2_SOURCE)))
         for v, what in (("c1d0", "contrastive pre-training"), ("c0d1", "DAF")):
-            specs.append((k, f"{what} alone improves {k} ({'<' if lower else '>'})", v, lower,
-                          "c0d0", Reference(f"{NAMES[v]} {T2[m][i(v)]:g} vs {NAMES['c0d0']} "
-                                            f"{T2[m][0]:g}", T2_SOURCE)))
+            specs.append(Spec(f"Table II: {what} alone improves {k} ({op})", k, v, "c0d0", op,
+                              (v, "c0d0"), Reference(f"{NAMES[v]} {T2[m][i(v)]:g} vs "
+                                                     f"{NAMES['c0d0']} {T2[m][0]:g}", T2_SOURCE)))
     return specs
 
 
+def boundary_specs(paired: bool = False) -> list[Spec]:
+    """Fig. 7's claim, measured: the full model has the smallest boundary error and gradient
+    mismatch of the four (``paired``: the wording of the paired rows)."""
+    text = {"ring_l1": "error", "ring_grad": "gradient mismatch"}
+    if paired:
+        return [Spec(f"Fig. 7 (paired): the full model has the lowest {k}", k, FULL, ORDER, "<",
+                     paper=Reference("the full model suppresses artefacts in boundaries", FIG7))
+                for k in RING]
+    return [Spec(f"Fig. 7: the full model suppresses boundary artefacts (lowest ring {text[k]}, "
+                 f"{k})", k, FULL, ORDER, "<",
+                 paper=Reference("the full model suppresses colour discrepancy and artefacts in "
+                                 "boundaries", FIG7)) for k in RING]
+
+
+def _all_ran(specs: list[Spec], has) -> list[Spec]:
+    """The specs whose metric every one of the four variants reports (``has(v, k)``)."""
+    return [sp for sp in specs if all(has(v, sp.metric) for v in ORDER)]
+
+
 def table2_claims(table: dict[str, dict[str, Stat]], fid_key: str) -> list[Claim]:
-    """Table II's claims (:func:`_table2_specs`) from the aggregate over seeds (Welch)."""
-    claims = []
-    for k, text, a, lower, b, ref in _table2_specs(fid_key):
-        if any(k not in table.get(v, {}) for v in ORDER):
-            continue
-        claims.append(best(f"Table II: {text}", {v: table[v][k] for v in ORDER}, FULL, lower, ref)
-                      if b is None else
-                      compare(f"Table II: {text}", table[a][k], table[b][k],
-                              "<" if lower else ">", (a, b), ref))
-    return [_why(c) for c in claims]
+    """Table II's claims (:func:`table2_specs`) from the aggregate over seeds (Welch)."""
+    return welch_claims(_all_ran(table2_specs(fid_key), lambda v, k: k in table.get(v, {})),
+                        table, WHY)
 
 
 def boundary_claims(table: dict[str, dict[str, Stat]]) -> list[Claim]:
-    """Fig. 7's claim, measured: the full model has the smallest boundary error and gradient
-    mismatch of the four."""
-    text = {"ring_l1": "error", "ring_grad": "gradient mismatch"}
-    return [_why(best(f"Fig. 7: the full model suppresses boundary artefacts (lowest ring "
-                      f"{text[k]}, {k})", {v: table[v][k] for v in ORDER}, FULL, True,
-                      Reference("the full model suppresses colour discrepancy and artefacts "
-                                "in boundaries", FIG7)))
-            for k in RING if all(k in table.get(v, {}) for v in ORDER)]
+    """Fig. 7's claims (:func:`boundary_specs`) from the aggregate over seeds (Welch)."""
+    return welch_claims(_all_ran(boundary_specs(), lambda v, k: k in table.get(v, {})), table,
+                        WHY)
 
 
 def paired_claims(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]:
     """Table II's and Fig. 7's claims again, decided over *matched* seeds: seed s fixes the data
     order, the mask stream and the stage-1 run for every variant, so the per-seed differences
     drop the spread the four variants share (:func:`compare_paired`, :func:`best_paired`)."""
-    claims = []
-    for k, text, a, lower, b, ref in _table2_specs(fid_key):
-        vals = paired_values(rows, k)
-        if any(v not in vals for v in ORDER):
-            continue
-        claims.append(best_paired(f"Table II (paired): {text}", {v: vals[v] for v in ORDER},
-                                  FULL, lower, ref) if b is None else
-                      compare_paired(f"Table II (paired): {text}", vals[a], vals[b],
-                                     "<" if lower else ">", (a, b), ref))
-    for k in RING:
-        vals = paired_values(rows, k)
-        if all(v in vals for v in ORDER):
-            claims.append(best_paired(f"Fig. 7 (paired): the full model has the lowest {k}",
-                                      {v: vals[v] for v in ORDER}, FULL, True,
-                                      Reference("the full model suppresses artefacts in "
-                                                "boundaries", FIG7)))
-    return [_why(c) for c in claims]
+    def has(v, k):
+        return v in paired_values(rows, k)
+
+    return _paired(_all_ran(table2_specs(fid_key), has) + _all_ran(boundary_specs(True), has),
+                   rows, WHY, text=lambda t: t.replace("Table II: ", "Table II (paired): ", 1))
+
+
+def claims(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]:
+    """Table II's and Fig. 7's claims once each, with the Welch and the paired test."""
+    return decide(table2_specs(fid_key) + boundary_specs(), rows, why=WHY)
 
 
 # ----------------------------------------------------------------------------- figures
