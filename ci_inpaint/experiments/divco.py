@@ -20,12 +20,13 @@ from typing import Any
 from .claims import (
     Claim,
     Reference,
-    best,
+    Spec,
     best_paired,
-    bound,
-    compare,
     compare_paired,
+    decide,
     paired_values,
+    welch_claims,
+    with_why,
 )
 from .grid import Cell, run_grid
 from .runs import load_run
@@ -264,11 +265,6 @@ IMG_WHY = ("digits instead of CIFAR-10, a width-16 DCGAN for a few hundred steps
            "10 NDB bins and an FID on a digits classifier: far from the paper's converged runs")
 
 
-def _why(c: Claim, why: str) -> Claim:
-    c.why = "" if c.verdict == "holds" else why
-    return c
-
-
 # ours, not the paper's: a covered mode shrunk to a point (collapse *within* a mode) or smeared
 # along the ring is what mode coverage and the high-quality share cannot see; the claim is
 # that DivCo's modes are nearer the real width (width_error = |mode_width - 1|)
@@ -277,32 +273,48 @@ WIDTH_TEXT = ("toy: DivCo's modes are nearer the real modes' width than the plai
 WIDTH_REF = Reference("unbiased distribution (qualitative; no width measured)", FIG1_SOURCE)
 
 
-def toy_claims(table: dict[str, dict[str, Stat]], n_modes: int) -> list[Claim]:
-    """Fig. 1's statements about the four regularisers from the per-seed toy metrics; ``table``
-    is keyed by regulariser (each at its tuned lambda)."""
-    t, fig = table, FIG1_SOURCE
-    claims = [
-        bound("design: the plain GAN's samples sit on modes (>= 90 % within 3 std)",
-              t["none"]["on_mode"], ">=", 0.9, "none", Reference("sharp modes (qualitative)", fig)),
-        bound("Fig. 1(d): DivCo covers every mode of both classes", t["divco"]["modes_covered"],
-              ">=", n_modes, "DivCo modes", Reference(f"all {n_modes} (qualitative)", fig)),
-        compare("DivCo covers more modes than the plain GAN (fixes mode dropping)",
-                t["divco"]["modes_covered"], t["none"]["modes_covered"], ">", ("DivCo", "none"),
-                Reference("DivCo alleviates mode collapse (Sec. 1)", fig)),
-        compare("Fig. 1(b): latent regression covers fewer modes than DivCo",
-                t["regression"]["modes_covered"], t["divco"]["modes_covered"], "<",
-                ("regression", "DivCo"), Reference("fewer modes (qualitative)", fig)),
-        compare("Fig. 1(c): mode seeking puts more mass on the other class's modes than DivCo",
-                t["mode_seeking"]["wrong_mass"], t["divco"]["wrong_mass"], ">",
-                ("mode seeking", "DivCo"), Reference("ignores the class (qualitative)", fig)),
-        best("toy: DivCo has the largest share of high-quality samples of the four",
-             {r: t[r]["high_quality"] for r in t}, "divco", lower=False,
+def toy_specs(n_modes: int, width: bool = True) -> list[Spec]:
+    """Fig. 1's statements about the four regularisers (each at its tuned lambda), variants
+    keyed by regulariser; ``width``: with our mode-width claim."""
+    fig = FIG1_SOURCE
+    specs = [
+        Spec("design: the plain GAN's samples sit on modes (>= 90 % within 3 std)", "on_mode",
+             "none", 0.9, ">=", ("none",), Reference("sharp modes (qualitative)", fig)),
+        Spec("Fig. 1(d): DivCo covers every mode of both classes", "modes_covered", "divco",
+             float(n_modes), ">=", ("DivCo modes",), Reference(f"all {n_modes} (qualitative)", fig)),
+        Spec("DivCo covers more modes than the plain GAN (fixes mode dropping)", "modes_covered",
+             "divco", "none", ">", ("DivCo", "none"),
+             Reference("DivCo alleviates mode collapse (Sec. 1)", fig)),
+        Spec("Fig. 1(b): latent regression covers fewer modes than DivCo", "modes_covered",
+             "regression", "divco", "<", ("regression", "DivCo"),
+             Reference("fewer modes (qualitative)", fig)),
+        Spec("Fig. 1(c): mode seeking puts more mass on the other class's modes than DivCo",
+             "wrong_mass", "mode_seeking", "divco", ">", ("mode seeking", "DivCo"),
+             Reference("ignores the class (qualitative)", fig)),
+        Spec("toy: DivCo has the largest share of high-quality samples of the four",
+             "high_quality", "divco", TOY_REGS, ">",
              paper=Reference("unbiased distribution (qualitative)", fig)),
     ]
-    if all("width_error" in t[r] for r in ("divco", "none")):
-        claims.append(compare(WIDTH_TEXT, t["divco"]["width_error"], t["none"]["width_error"],
-                              "<", ("DivCo", "none"), WIDTH_REF))
-    return [_why(c, TOY_WHY) for c in claims]
+    if width:
+        specs.append(Spec(WIDTH_TEXT, "width_error", "divco", "none", "<", ("DivCo", "none"),
+                          WIDTH_REF))
+    return specs
+
+
+def toy_claims(table: dict[str, dict[str, Stat]], n_modes: int) -> list[Claim]:
+    """:func:`toy_specs` from the per-seed toy metrics' aggregate (Welch); ``table`` is keyed
+    by regulariser (each at its tuned lambda)."""
+    width = all("width_error" in table[r] for r in ("divco", "none"))
+    specs = toy_specs(n_modes, width)
+    specs[5] = Spec(specs[5].text, specs[5].metric, "divco", tuple(table), ">",
+                    paper=specs[5].paper)  # the table's own order in the evidence
+    return welch_claims(specs, table, TOY_WHY)
+
+
+def toy_claims_decided(rows: list[dict[str, Any]], n_modes: int) -> list[Claim]:
+    """Fig. 1's statements once each, with the Welch and the paired test (seed s starts all
+    four regularisers from the same G and D): :func:`decide` on :func:`toy_specs`."""
+    return decide(toy_specs(n_modes), rows, by="reg", why=TOY_WHY)
 
 
 def toy_claims_paired(rows: list[dict[str, Any]]) -> list[Claim]:
@@ -335,28 +347,43 @@ def toy_claims_paired(rows: list[dict[str, Any]]) -> list[Claim]:
         claims.append(compare_paired(WIDTH_TEXT.replace("toy:", "toy (paired):"),
                                      width["divco"], width["none"], "<", ("DivCo", "none"),
                                      WIDTH_REF))
-    return [_why(c, TOY_WHY) for c in claims]
+    return with_why(claims, TOY_WHY)
 
 
-def image_claims(table: dict[str, dict[str, Stat]], fid_key: str) -> list[Claim]:
-    """Tables 3-4's statements (DCGAN = none, MSGAN = mode_seeking, DivCo = divco)."""
-    t = {NAMES[r]: v for r, v in table.items()}
+def image_specs(fid_key: str) -> list[Spec]:
+    """Tables 3-4's statements, variants named as the paper (DCGAN = none, MSGAN =
+    mode_seeking, DivCo = divco)."""
     ndb = {r: round(paper_mean(T3["ndb"][r]), 2) for r in IMG_REGS}
     jsd = {r: round(paper_mean(T3["jsd"][r]), 4) for r in IMG_REGS}
     fid = {r: T4_FID[r][0] for r in IMG_REGS}
+    names = tuple(NAMES[r] for r in IMG_REGS)
 
     def ref(vals: dict[str, float], source: str) -> Reference:
         return Reference(", ".join(f"{NAMES[r]} {v:g}" for r, v in vals.items()), source)
 
-    claims = [
-        compare("Table 3: DivCo has a lower mean NDB than DCGAN", t["DivCo"]["ndb_mean"],
-                t["DCGAN"]["ndb_mean"], "<", ("DivCo", "DCGAN"), ref(ndb, T3_SOURCE)),
-        best("Table 3: DivCo has a lower mean JSD than DCGAN and MSGAN",
-             {k: v["jsd_mean"] for k, v in t.items()}, "DivCo", paper=ref(jsd, T3_SOURCE)),
-        best(f"Table 4: DivCo has the lowest FID of the three ({fid_key})",
-             {k: v[fid_key] for k, v in t.items()}, "DivCo", paper=ref(fid, T4_SOURCE)),
+    return [
+        Spec("Table 3: DivCo has a lower mean NDB than DCGAN", "ndb_mean", "DivCo", "DCGAN", "<",
+             ("DivCo", "DCGAN"), ref(ndb, T3_SOURCE)),
+        Spec("Table 3: DivCo has a lower mean JSD than DCGAN and MSGAN", "jsd_mean", "DivCo",
+             names, "<", paper=ref(jsd, T3_SOURCE)),
+        Spec(f"Table 4: DivCo has the lowest FID of the three ({fid_key})", fid_key, "DivCo",
+             names, "<", paper=ref(fid, T4_SOURCE)),
     ]
-    return [_why(c, IMG_WHY) for c in claims]
+
+
+def image_claims(table: dict[str, dict[str, Stat]], fid_key: str) -> list[Claim]:
+    """:func:`image_specs` from the aggregate over seeds (Welch)."""
+    t = {NAMES[r]: v for r, v in table.items()}
+    specs = [Spec(sp.text, sp.metric, sp.a, tuple(t), sp.op, paper=sp.paper)
+             if isinstance(sp.b, tuple) else sp for sp in image_specs(fid_key)]
+    return welch_claims(specs, t, IMG_WHY)  # "best" rows in the table's own order
+
+
+def image_claims_decided(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]:
+    """Tables 3-4's statements once each, with the Welch and the paired test (seed s of DCGAN,
+    MSGAN and DivCo starts from the same weights and data order)."""
+    named = [{**r, "variant": NAMES.get(r["variant"], r["variant"])} for r in rows]
+    return decide(image_specs(fid_key), named, why=IMG_WHY)
 
 
 def image_claims_paired(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]:
@@ -380,7 +407,7 @@ def image_claims_paired(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]
                     "DivCo", paper=Reference(", ".join(f"{NAMES[r]} {T4_FID[r][0]:g}"
                                                        for r in IMG_REGS), T4_SOURCE)),
     ]
-    return [_why(c, IMG_WHY) for c in claims]
+    return with_why(claims, IMG_WHY)
 
 
 # ----------------------------------------------------------------------------- figures
@@ -421,6 +448,6 @@ def plot_fig1(methods: dict[str, Any], n: int = 1500):
 
 __all__ = ["FID_N", "IMG_REGS", "NAMES", "NDB", "T3", "T4_FID", "TOY_KEYS", "TOY_LAMBDAS",
            "TOY_REGS", "best_lambdas", "best_settings", "family", "fig1_members", "image_cell",
-           "image_claims_paired", "image_variants", "run_image_sweep", "image_claims", "load_methods",
+           "image_claims_decided", "image_claims_paired", "image_specs", "image_variants", "run_image_sweep", "image_claims", "load_methods",
            "paper_mean", "paper_metrics", "plot_fig1", "run_fig1", "run_images", "toy_claims",
-           "toy_claims_paired", "toy_members_cell", "toy_score", "toy_variant", "variants"]
+           "toy_claims_decided", "toy_claims_paired", "toy_specs", "toy_members_cell", "toy_score", "toy_variant", "variants"]
