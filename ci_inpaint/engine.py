@@ -234,6 +234,30 @@ def _is_lr_key(k: str) -> bool:
     return k == "lr" or k.startswith("lr_") or k.endswith("_lr")
 
 
+def read_checkpoint(path: str | Path, method: str | None = None,
+                    run_dir: str | Path | None = None) -> dict[str, Any]:
+    """A checkpoint's contents, read to the CPU (RNG states must stay CPU byte tensors;
+    ``load_state_dict`` moves the rest), checked to be a ci_inpaint checkpoint (and of
+    ``method``, when given); every failure is a :class:`CheckpointError` naming the fix. The one
+    reader of checkpoints: the engine's resume and :func:`ci_inpaint.experiments.load_run`."""
+    path = Path(path)
+    try:
+        st = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:
+        raise CheckpointError(
+            f"checkpoint {path} is corrupt or unreadable ({type(e).__name__}): delete it to "
+            "resume from an earlier copy, or start over with --overwrite"
+        ) from None
+    if not isinstance(st, dict) or st.get("format") != CKPT_FORMAT:
+        raise CheckpointError(f"{path} is not a ci_inpaint checkpoint (format {CKPT_FORMAT}): "
+                              "point --out at a run directory made by `ci-inpaint train`")
+    if method is not None and st.get("method") != method:
+        raise CheckpointError(
+            f"{run_dir or path.parent.parent} holds a {st.get('method')!r} run, not {method!r}: "
+            "resume it with the method it was started with, or pick another --out")
+    return st
+
+
 class Engine:
     """Runs ``method_cls`` under ``cfg`` into ``run_dir``. Passed to ``train_step`` as ``ctx``
     (it implements :class:`ci_inpaint.context.StepContext`)."""
@@ -555,20 +579,7 @@ class Engine:
                   "(recorded in resumes.jsonl)", file=sys.stderr)
 
     def _load(self, path: Path) -> None:
-        try:  # to the CPU: RNG states must stay CPU byte tensors; load_state_dict moves the rest
-            st = torch.load(path, map_location="cpu", weights_only=False)
-        except Exception as e:
-            raise CheckpointError(
-                f"checkpoint {path} is corrupt or unreadable ({type(e).__name__}): delete it to "
-                "resume from an earlier copy, or start over with --overwrite"
-            ) from None
-        if not isinstance(st, dict) or st.get("format") != CKPT_FORMAT:
-            raise CheckpointError(f"{path} is not a ci_inpaint checkpoint (format {CKPT_FORMAT}): "
-                                  "point --out at a run directory made by `ci-inpaint train`")
-        if st.get("method") != self.method_cls.name:
-            raise CheckpointError(
-                f"{self.run_dir} holds a {st.get('method')!r} run, not {self.method_cls.name!r}: "
-                "resume it with the method it was started with, or pick another --out")
+        st = read_checkpoint(path, self.method_cls.name, self.run_dir)
         world = int(st.get("world", len(st.get("rng", [None]))))
         if world != self.world:
             raise CheckpointError(

@@ -57,6 +57,29 @@ def test_checkpoint_is_loaded_to_cpu_and_rng_state_stays_a_cpu_byte_tensor(tmp_p
     assert seen == ["cpu"] and res.steps_done == 8
 
 
+def test_one_checkpoint_reader_for_resume_and_load_run(tmp_path):
+    """The engine's resume and load_run read checkpoints through read_checkpoint: the same
+    one-line errors for a corrupt file, a foreign file and another method's run."""
+    from ci_inpaint.engine import read_checkpoint
+    from ci_inpaint.experiments import load_run
+
+    d = tmp_path / "r"
+    train("toy_regression", "smoke", d, steps=3, **SMOKE)
+    ckpt = d / "checkpoints" / "last.pt"
+    assert read_checkpoint(ckpt, "toy_regression")["step"] == 3
+    with pytest.raises(CheckpointError, match="holds a 'toy_regression' run, not 'cut'"):
+        read_checkpoint(ckpt, "cut")
+    assert load_run(d).steps_done == 3
+    torch.save({"weights": 1}, ckpt)
+    with pytest.raises(CheckpointError, match="not a ci_inpaint checkpoint"):
+        load_run(d)
+    ckpt.write_bytes(b"not a torch file")
+    for call in (lambda: load_run(d),
+                 lambda: train("toy_regression", "smoke", d, steps=5, resume=True, **SMOKE)):
+        with pytest.raises(CheckpointError, match="corrupt or unreadable"):
+            call()
+
+
 def test_optimizer_state_follows_the_parameters_after_a_cpu_mapped_load(tmp_path):
     d = tmp_path / "r"
     train("toy_regression", "smoke", d, steps=5, **SMOKE)

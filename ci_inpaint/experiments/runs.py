@@ -20,7 +20,7 @@ import torch
 import yaml
 
 from ..config import TrainConfig, not_result_fields, resolve_config
-from ..engine import CKPT_FORMAT, RunResult, read_sources, seed_everything, train
+from ..engine import RunResult, read_checkpoint, read_sources, seed_everything, train
 from ..errors import CheckpointError
 from ..methods import get_method
 
@@ -62,10 +62,7 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> RunResu
     cls = get_method(saved["method"])
     cfg = resolve_config(cls.Config, saved.get("profile", "quick"), config_file=d / "config.yaml",
                          method=saved["method"])
-    st = torch.load(d / "checkpoints" / "last.pt", map_location="cpu", weights_only=False)
-    if not isinstance(st, dict) or st.get("format") != CKPT_FORMAT:
-        raise CheckpointError(f"{d / 'checkpoints' / 'last.pt'} is not a ci_inpaint checkpoint: "
-                              "train the run again")
+    st = read_checkpoint(d / "checkpoints" / "last.pt", saved["method"], d)
     seed_everything(cfg.seed)
     method = cls(cfg, torch.device(device))
     mods = method.modules()
