@@ -39,5 +39,6 @@ def test_write_pages_copies_figures_and_links_them_relatively(tmp_path):
     assert (dest / "05_monce" / "q_sweep.png").read_bytes() == b"\x89PNG fake"
     assert "| ❔ inconclusive | MoNCE beats PatchNCE on FID |" in text and "612 s" in text
     (run / "05_monce" / "q_sweep.png").unlink()  # a rerun without the figure drops the copy
-    write_pages(run, [{**res[0], "figures": []}], dest, "study")
+    write_pages(run, [{**res[0], "figures": []}], dest, "study", commit="abc1234")
     assert not (dest / "05_monce" / "q_sweep.png").exists()
+    assert "at commit abc1234;" in (dest / "05_monce.md").read_text()  # the run's, not HEAD

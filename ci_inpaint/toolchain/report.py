@@ -233,10 +233,11 @@ def _commit() -> str:
 
 
 def write_pages(run_dir: str | os.PathLike, results: list[Any], dest: str | os.PathLike,
-                profile: str = "") -> list[Path]:
+                profile: str = "", commit: str = "") -> list[Path]:
     """One committed-ready page per notebook: ``dest/<notebook>.md`` with its claims (power
     columns included), metrics and figures, the figures copied to ``dest/<notebook>/`` and
-    linked relatively (what ``make study`` writes into docs/results/)."""
+    linked relatively (what ``make study`` writes into docs/results/). ``commit``: the commit
+    the run was made at, when the pages are written later (default: the checkout's HEAD)."""
     import shutil
 
     run_dir, dest = Path(run_dir), Path(dest)
@@ -249,7 +250,8 @@ def write_pages(run_dir: str | os.PathLike, results: list[Any], dest: str | os.P
             shutil.rmtree(figs)  # a page shows the figures of its own run only
         figs.mkdir(parents=True)
         out = [f"# {name}: {profile or 'notebook'} run", "",
-               f"Produced by `make study` (the `{profile}` profile) at commit {_commit()}; "
+               f"Produced by `make study` (the `{profile}` profile) at commit "
+               f"{commit or _commit()}; "
                + " · ".join(_header()) + ".", "",
                f"Status **{_get(r, 'status')}**, {_get(r, 'runtime_s', 0.0):.0f} s, peak memory "
                f"{_get(r, 'peak_rss_mb', 0.0):.0f} MB"
@@ -289,6 +291,7 @@ if __name__ == "__main__":  # python -m ci_inpaint.toolchain.report RUN_DIR [--p
     ap = argparse.ArgumentParser(description="re-render a finished notebook run")
     ap.add_argument("run_dir")
     ap.add_argument("--pages", default="", help="also write one page per notebook into DEST")
+    ap.add_argument("--commit", default="", help="the commit the run was made at (default HEAD)")
     a = ap.parse_args()
     run = Path(a.run_dir)
     if not (run / "results.json").is_file():
@@ -297,5 +300,5 @@ if __name__ == "__main__":  # python -m ci_inpaint.toolchain.report RUN_DIR [--p
     res = json.loads((run / "results.json").read_text())
     prof = next((_get(r, "summary") or {}).get("profile", "") for r in res) if res else ""
     print(write_report(run, res, prof))
-    for p in write_pages(run, res, a.pages, prof) if a.pages else []:
+    for p in write_pages(run, res, a.pages, prof, a.commit) if a.pages else []:
         print(p)
