@@ -79,7 +79,15 @@ import torch
 import torch.nn.functional as F
 from IPython.display import Markdown, display
 
-from ci_inpaint.experiments import aggregate, claim_rows, fact, load_run, summarize, table_rows, tally
+from ci_inpaint.experiments import (
+    aggregate,
+    claim_rows,
+    fact,
+    load_run,
+    summarize,
+    table_rows,
+    tally,
+)
 from ci_inpaint.experiments import monce as exp
 from ci_inpaint.losses import monce_loss, patchnce_loss
 from ci_inpaint.losses.monce import transport_plan
