@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from ..data.daf import base_dataset, fixed_views
+from ..data.daf import fixed_views
 from ..losses.nce import similarity
 from ..nn.daf import SiameseBranch, masked_input
 
@@ -47,25 +47,10 @@ def composite_scores(method: DAFInpaint, images: Tensor, masks: Tensor,
 
 
 def fid_fallback(dataset: str, resolution: int):
-    """The FID stand-in when the Inception weights are absent (bundled data only): ``photos``
-    -> SCAT's photo-source classifier (``fid_photopatches_classifier``), ``lfw`` -> an LFW
-    identity classifier (``fid_lfwfaces_classifier``), each trained once and cached."""
-    from ..errors import WeightsMissingError
+    """DAF's FID stand-in: :func:`ci_inpaint.evaluation.fid_fallback` (``photos``, ``lfw``)."""
+    from . import fid_fallback as shared
 
-    if dataset == "photos":
-        from .scat import fid_fallback as photo_fallback
-
-        return photo_fallback(resolution)
-    if dataset == "lfw":
-        from ..metrics import train_feature_classifier
-
-        ds = base_dataset("lfw", "train", resolution, 0, augment=False)
-        images = torch.stack([ds[i]["image"] for i in range(len(ds))])
-        labels = torch.unique(torch.as_tensor([int(ds[i]["label"]) for i in range(len(ds))]),
-                              return_inverse=True)[1]
-        return train_feature_classifier("lfwfaces", images, labels, input_size=32)
-    raise WeightsMissingError(f"dataset={dataset}: the FID needs the Inception weights "
-                              "(`ci-inpaint weights fetch inception_fid`); no stand-in here")
+    return shared(dataset, resolution)
 
 
 def evaluate_run(method: DAFInpaint, n: int, fid: bool = True, feature_net="auto",

@@ -32,16 +32,10 @@ def s_map_scores(s: Tensor, hole: Tensor, comp: Tensor, image: Tensor) -> dict[s
 
 @functools.lru_cache(maxsize=2)
 def fid_fallback(resolution: int):
-    """The FID stand-in when the Inception weights are absent: a classifier of which photo a
-    training patch comes from (``fid_photopatches_classifier``), trained once and cached."""
-    from ..data import get_dataset
-    from ..metrics import train_feature_classifier
+    """SCAT's FID stand-in: :func:`ci_inpaint.evaluation.fid_fallback` on ``photos``."""
+    from . import fid_fallback as shared
 
-    ds = get_dataset("photo_patches", "train", resolution, seed=0)
-    images = torch.stack([ds[i]["image"] for i in range(len(ds))])
-    photos = torch.stack([ds[i]["photo"] for i in range(len(ds))])
-    labels = torch.unique(photos, return_inverse=True)[1]
-    return train_feature_classifier("photopatches", images, labels, input_size=32)
+    return shared("photos", resolution)
 
 
 def evaluate_run(method: SCAT, n_per_bucket: int, fid: bool = True,
