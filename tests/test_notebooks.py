@@ -347,7 +347,9 @@ def test_every_notebook_checks_its_parameters_right_after_them():
     for py in SOURCES:
         nb = jupytext.read(py)
         i = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
-        assert f'check_parameters(globals(), "{py.stem}")' in nb.cells[i + 1].source, py.name
+        nxt = nb.cells[i + 1].source
+        assert ("Notebook.start(globals()" in nxt
+                or f'check_parameters(globals(), "{py.stem}")' in nxt), py.name
 
 
 def test_runtime_comes_from_timing_json_not_summary(tmp_path):
@@ -363,3 +365,191 @@ def test_runtime_comes_from_timing_json_not_summary(tmp_path):
     assert "Runtime: 42 s by the notebook's own clock." in render_markdown([res], "smoke")
     old = runner.NotebookResult("01_demo", notebook="01_demo.ipynb")  # no timing.json: no line
     assert "own clock" not in render_markdown([old], "smoke")
+
+
+# ---------------------------------------------------------------------- the scaffold: nbs.Notebook
+
+
+def _namespace(**kw):
+    return {"profile": "smoke", "device": "auto", "seed": 0, "out_dir": "", "data_root": "", **kw}
+
+
+@pytest.mark.parametrize("py", SOURCES, ids=[p.stem for p in SOURCES])
+def test_scaffold_infers_the_name_of_every_committed_notebook(py, monkeypatch):
+    """The kernel's ``In`` holds the parameters cell (papermill's injected cell after it);
+    that cell names the notebook, from notebooks/ (the kernel's cwd) or from anywhere."""
+    params = next(c.source for c in jupytext.read(py).cells
+                  if "parameters" in c.metadata.get("tags", []))
+    ns = {"In": ["", params, 'profile = "smoke"\nout_dir = "x"\n', "nb = ..."]}
+    assert nbs.infer_name(ns) == py.stem
+    monkeypatch.chdir(py.parent)
+    assert nbs.infer_name(ns) == py.stem
+
+
+def test_scaffold_name_from_a_path_hint_or_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for key in ("__session__", "__vsc_ipynb_file__", "__file__"):
+        assert nbs.infer_name({key: "/any/where/03_scat.ipynb"}) == "03_scat"
+    # an edited parameters cell that matches no saved notebook: the front end's path decides
+    assert nbs.infer_name({"In": ["profile = 'edited'"], "__session__": "nb/04_daf.ipynb"}) \
+        == "04_daf"
+    for ns in ({}, {"In": ["x = 1"]}, {"__session__": "Untitled.ipynb"}):
+        with pytest.raises(ConfigError) as err:
+            nbs.infer_name(ns)
+        msg = str(err.value)
+        assert "\n" not in msg and 'name="NN_name"' in msg
+    with pytest.raises(ConfigError, match="name="):
+        nbs.Notebook.start(_namespace())
+    # two saved notebooks with the same parameters cell (a copy): the path hint picks one
+    make_pair(tmp_path, "01_demo", "# %%\nx = 1\n")
+    make_pair(tmp_path, "02_copy", "# %%\nx = 1\n")
+    ns = {"In": [PARAMS.split("\n", 1)[1]]}
+    with pytest.raises(ConfigError):
+        nbs.infer_name(ns)
+    assert nbs.infer_name({**ns, "__session__": str(tmp_path / "02_copy.ipynb")}) == "02_copy"
+
+
+def test_scaffold_checks_parameters_and_makes_the_out_dir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    make_pair(tmp_path, "01_demo", "# %%\nx = 1\n")
+    ns = _namespace(In=[PARAMS.split("\n", 1)[1]], out_dir=str(tmp_path / "o" / "p"))
+    nb = nbs.Notebook.start(ns)
+    assert (nb.name, nb.profile, nb.out, nb.smoke, nb.study) == (
+        "01_demo", "smoke", tmp_path / "o" / "p", True, False)
+    assert nb.out.is_dir()
+    with pytest.raises(ConfigError, match="parameter seed: expected int"):
+        nbs.Notebook.start({**ns, "seed": "zero"})
+    nb = nbs.Notebook.start(_namespace(profile="quick", out_dir=str(tmp_path / "q")),
+                            name="01_demo")  # explicit name: no In needed
+    assert (nb.name, nb.profile, nb.out) == ("01_demo", "quick", tmp_path / "q")
+
+
+def test_scaffold_seeds_per_profile(tmp_path):
+    d = {"profile": "quick", "seed": 0, "out_dir": ""}
+
+    def seeds(profile, *args, **kw):
+        ns = {"profile": profile, "seed": 5, "out_dir": str(tmp_path)}
+        return nbs.Notebook.start(ns, name="01_demo", defaults=d).seeds(*args, **kw)
+
+    assert seeds("quick", 3, study=8) == [5, 6, 7]
+    assert seeds("smoke", 3, study=8) == [5]
+    assert seeds("study", 3, study=8) == list(range(5, 13))
+    assert seeds("study", 3) == [5, 6, 7]  # no study count given: n
+    assert seeds("full", 2, study=8) == [5, 6]
+    assert seeds("smoke", 3, smoke=2) == [5, 6]
+
+
+def _demo_claims():
+    from ci_inpaint.experiments import compare, summarize
+
+    return [fact("a deterministic fact", True, ours="1"),
+            compare("a < b", summarize([1.0, 1.1, 0.9]), summarize([2.0, 2.2, 1.9]), "<",
+                    ("a", "b"), Reference("a 1, b 2", "Table 1"))]
+
+
+def test_scaffold_summary_equals_write_summary(tmp_path, capsys):
+    """finish() writes what write_summary writes for the same inputs, wall_s in timing.json,
+    which the runner reads; and prints the tally."""
+    import numpy as np
+
+    from ci_inpaint.experiments import summarize
+
+    d = {"profile": "quick", "seed": 0, "out_dir": ""}
+    nb = nbs.Notebook.start({"profile": "smoke", "seed": 0, "out_dir": str(tmp_path / "nb")},
+                            name="01_demo", defaults=d)
+    st = summarize([1.0, 2.0, 3.0])
+    assert nb.metric("fid_x", st, "n = 60 generated") == 2.0
+    nb.metric("n_runs", 3)
+    nb.metric("score", np.float32(0.5))
+    nb.metric("label", "text")
+    nb.metric("step_ms", 12.5, "per step")  # a clock: timing.json
+    claims = _demo_claims()
+    assert nb.claims(claims[:1]) == claims[:1]
+    nb.claims(claims[1:])
+    paper = {"fid_x": {"value": 7.3, "source": "Table 2"}}
+    path = nb.finish(paper=paper, notes={"n_runs": "one per seed"})
+    assert path == tmp_path / "nb" / "summary.json"
+    out = capsys.readouterr().out
+    assert "6 metrics; of 2 claims 2 hold, 0 are inconclusive, 0 do not hold" in out
+
+    ref = nbs.write_summary(tmp_path / "ref", "01_demo",
+                            {"fid_x": 2.0, "n_runs": 3, "score": np.float32(0.5), "label": "text",
+                             "step_ms": 12.5, "wall_s": 0.0},
+                            paper=paper, claims=claims, profile="smoke",
+                            notes={"fid_x": f"{st.format()}; n = 60 generated",
+                                   "step_ms": "per step", "n_runs": "one per seed"})
+    assert json.loads(path.read_text()) == json.loads(ref.read_text())
+    timing = runner.read_timing(path.parent)
+    assert set(timing) == {"step_ms", "wall_s"} and timing["step_ms"] == 12.5
+    assert 0 <= timing["wall_s"] < 60
+    t = json.loads((path.parent / nbs.TIMING_FILE).read_text())
+    assert (t["notebook"], t["profile"], t["notes"]) == ("01_demo", "smoke", {"step_ms": "per step"})
+
+
+def test_scaffold_raises_one_line_on_a_non_finite_metric(tmp_path, capsys):
+    import numpy as np
+
+    d = {"profile": "quick", "seed": 0, "out_dir": ""}
+    nb = nbs.Notebook.start({"profile": "smoke", "out_dir": str(tmp_path)}, name="01_demo",
+                            defaults=d)
+    nb.metric("ok", 1.0)
+    nb.metric("fid", float("nan"))
+    nb.metric("loss", np.float64("inf"))
+    with pytest.raises(nbs.NonFiniteMetricError) as err:
+        nb.finish()
+    msg = str(err.value)
+    assert msg.startswith("01_demo: metrics fid = nan, loss = inf not finite") and "\n" not in msg
+    assert isinstance(err.value, ValueError)
+    assert json.loads((tmp_path / "summary.json").read_text())["metrics"]["fid"] == "nan"
+    assert "4 metrics; of 0 claims" in capsys.readouterr().out  # the tally still printed
+
+
+def test_scaffold_saves_tables_and_figures(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    d = {"profile": "quick", "out_dir": ""}
+    nb = nbs.Notebook.start({"profile": "smoke", "out_dir": str(tmp_path)}, name="01_demo",
+                            defaults=d)
+    text = nb.table("results", [{"a": 1, "b": 0.123456}], show=False)
+    assert text == nbs.markdown_table([{"a": 1, "b": 0.123456}])
+    assert (tmp_path / "results.md").read_text() == text + "\n"
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    assert nb.figure(fig, "curve", show=False) == tmp_path / "curve.png"
+    assert nb.figure(fig, "again.png", dpi=50, show=False) == tmp_path / "again.png"
+    plt.close(fig)
+    assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"
+    assert sorted(nb.figures) == ["again", "curve"] and list(nb.tables) == ["results"]
+
+
+SCAFFOLD = '''# %%
+from ci_inpaint.experiments import fact
+nb.metric("seed_seen", seed)
+nb.claims([fact("profile injected", profile == "smoke")])
+nb.finish(paper={"seed_seen": {"value": 7, "source": "Table 0"}})
+'''
+
+
+@pytest.mark.slow
+def test_scaffold_under_papermill_infers_its_name_and_the_runner_reads_its_timing(tmp_path):
+    src = tmp_path / "nb"
+    src.mkdir()
+    py = src / "01_scaffold.py"
+    py.write_text("# %% [markdown]\n# # Title\n\n" + PARAMS + "\n# %%\n"
+                  "from ci_inpaint.notebooks import Notebook\n\nnb = Notebook.start(globals())\n\n"
+                  + SCAFFOLD)
+    nb = pairs.normalise(jupytext.read(py))
+    nb.cells[-1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="hi\n")]
+    nbformat.write(nb, py.with_suffix(".ipynb"))
+    assert pairs.pair_problems(py) == []  # Notebook.start counts as the parameters check
+    _, (res,) = runner.run_notebooks([], profile="smoke", out=tmp_path / "run", directory=src,
+                                     parameters={"seed": 7})
+    assert res.status == "ok", res.error
+    assert res.summary["notebook"] == "01_scaffold"
+    assert res.summary["metrics"] == {"seed_seen": 7}
+    assert res.summary["claims"][0]["verdict"] == "holds"
+    assert set(res.timing) == {"wall_s"}
+    assert "Runtime:" in render_markdown([res], "smoke")

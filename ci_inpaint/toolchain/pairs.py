@@ -67,9 +67,10 @@ def pair_problems(py: Path) -> list[str]:
                             'os.environ.get("CI_INPAINT_PROFILE", "quick") (nbval runs smoke)')
         after = nb.cells.index(params[0]) + 1
         nxt = nb.cells[after].source if after < len(nb.cells) else ""
-        if "check_parameters(" not in nxt:
+        if "Notebook.start(" not in nxt and "check_parameters(" not in nxt:
             problems.append(f"{ipynb.name}: the cell after the parameters cell must call "
-                            "ci_inpaint.notebooks.check_parameters(globals(), NAME)")
+                            "ci_inpaint.notebooks.Notebook.start(globals()) (or "
+                            "check_parameters(globals(), NAME))")
     unchecked = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
                  and c.source.lstrip().startswith("# NBVAL_CHECK_OUTPUT") and not c.get("outputs")]
     if unchecked:
