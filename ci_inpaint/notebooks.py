@@ -263,19 +263,30 @@ def _parameters_cells(directory: Path) -> dict[str, str]:
     return out
 
 
+def _cached_cells() -> set[str]:
+    """The sources of the cells this IPython kernel ran, from ``linecache``: IPython caches each
+    cell there for its tracebacks (an entry without a file time), also when the front end keeps
+    no history (nbval runs every cell with ``store_history=False``, so ``In`` stays empty)."""
+    import linecache
+
+    return {"".join(entry[2]).strip() for entry in list(linecache.cache.values())
+            if len(entry) == 4 and entry[1] is None and entry[2]}
+
+
 def infer_name(namespace: dict[str, Any]) -> str:
     """The name (``NN_name``) of the notebook whose ``globals()`` is ``namespace``.
 
     First the parameters cell: the one saved notebook (in the kernel's working directory, where
     papermill, nbval and Jupyter start it, else in notebooks/) whose parameters cell is among the
-    cells this kernel executed (IPython's ``In``); papermill's injected cell comes after it and
-    changes nothing. Then a path the front end gives (``__session__``: Jupyter Server 2,
+    cells this kernel executed (IPython's ``In``, and the cells IPython caches for tracebacks);
+    papermill's injected cell comes after it and changes nothing. Then a path the front end gives (``__session__``: Jupyter Server 2,
     ``__vsc_ipynb_file__``: VS Code, ``__file__``: the ``.py`` run as a script). A ConfigError
     naming the fix (``name=``) when neither tells.
     """
     hints = [s for s in (_notebook_stem(namespace[k]) for k in _PATH_HINTS
                          if isinstance(namespace.get(k), str)) if s]
     executed = {str(c).strip() for c in namespace.get("In", []) or [] if str(c).strip()}
+    executed |= _cached_cells()
     if executed:
         found: set[str] = set()
         for directory in dict.fromkeys([Path.cwd(), notebooks_dir()]):

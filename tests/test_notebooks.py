@@ -386,6 +386,19 @@ def test_scaffold_infers_the_name_of_every_committed_notebook(py, monkeypatch):
     assert nbs.infer_name(ns) == py.stem
 
 
+def test_scaffold_infers_the_name_without_history_as_under_nbval(monkeypatch):
+    """nbval runs cells with store_history=False (``In`` stays empty); IPython still caches
+    each cell's source in linecache (no file time), which names the notebook."""
+    import linecache
+
+    py = ROOT / "notebooks" / "05_monce.py"
+    params = next(c.source for c in jupytext.read(py).cells
+                  if "parameters" in c.metadata.get("tags", []))
+    monkeypatch.setitem(linecache.cache, "/tmp/ipykernel_1/123.py",
+                        (len(params), None, (params + "\n").splitlines(True), "/tmp/ipykernel_1/123.py"))
+    assert nbs.infer_name({"In": []}) == "05_monce"
+
+
 def test_scaffold_name_from_a_path_hint_or_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for key in ("__session__", "__vsc_ipynb_file__", "__file__"):
