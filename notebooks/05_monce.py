@@ -67,11 +67,10 @@ threads = 1  # torch threads per training run
 workers = 2  # training processes at once (smoke uses 1); results do not depend on it
 
 # %%
-from ci_inpaint.notebooks import check_parameters
+from ci_inpaint.notebooks import Notebook
 
-check_parameters(globals(), "05_monce")  # each parameter has its default's type
+nb = Notebook.start(globals())  # name, parameter types, out folder, clock
 
-import math
 import time
 
 import matplotlib.pyplot as plt
@@ -86,29 +85,23 @@ from ci_inpaint.experiments import (
     load_run,
     summarize,
     table_rows,
-    tally,
 )
 from ci_inpaint.experiments import monce as exp
 from ci_inpaint.losses import monce_loss, patchnce_loss
 from ci_inpaint.losses.monce import transport_plan
-from ci_inpaint.notebooks import markdown_table, resolve_out_dir, write_summary
+from ci_inpaint.notebooks import markdown_table
 
-out = resolve_out_dir("05_monce", out_dir, profile)
-smoke = profile == "smoke"
 if profile == "full":
     from ci_inpaint.errors import ConfigError
 
     raise ConfigError("05_monce scores the synthetic shape domains (smoke, quick); for full, "
                       "train with: ci-inpaint train cut --profile full --set data_root=DIR")
-seeds = list(range(seed, seed + {"smoke": 1, "study": n_study_seeds}.get(profile, n_seeds)))
+seeds = nb.seeds(n_seeds, study=n_study_seeds)
 qs = sorted({float(q) for q in q_values.split(",")} | {1.0})
-n_workers = 1 if smoke else workers
-study = profile == "study"
-variants = tuple(exp.VARIANTS) if study else exp.QUICK
-metrics, notes, paper, claims = {}, {}, {}, []
-t_start = time.perf_counter()
+n_workers = 1 if nb.smoke else workers
+variants = tuple(exp.VARIANTS) if nb.study else exp.QUICK
 print(f"profile {profile}, seeds {seeds}, variants {variants}, eps {monce_eps}"
-      + (f", Q values {qs}" if study else ""))
+      + (f", Q values {qs}" if nb.study else ""))
 
 # %% [markdown]
 # ## The losses on toy tensors
@@ -154,17 +147,16 @@ for ax, (eps, cost) in zip(axes, [(1.0, "hard"), (0.1, "hard"), (1.0, "easy"), (
     ax.set(title=f"{cost}, eps = {eps:g}: w = plan (P - 1)", xlabel="key patch j", ylabel="query i")
     fig.colorbar(im, ax=ax, fraction=0.046)
 fig.tight_layout()
-fig.savefig(out / "toy_plans.png", dpi=110, bbox_inches="tight")
-plt.show()
+nb.figure(fig, "toy_plans")
 sim = (qt @ kt.transpose(1, 2))[0]
 off = ~torch.eye(24, dtype=torch.bool)
 for cost in ("hard", "easy"):
     w = transport_plan(qt, kt, eps=0.1, cost=cost)[0][off] * 23
     r = torch.corrcoef(torch.stack([w, sim[off]]))[0, 1].item()
     print(f"{cost}, eps 0.1: correlation of weight and similarity {r:+.2f}")
-    claims.append(fact(f"toy: the {cost} cost weights {'similar' if cost == 'hard' else 'dissimilar'}"
-                       " negatives more (eps 0.1)", r > 0 if cost == "hard" else r < 0,
-                       "correlation of w_ij with S_ij over 24 x 23 negatives", f"r = {r:+.2f}"))
+    nb.claims([fact(f"toy: the {cost} cost weights {'similar' if cost == 'hard' else 'dissimilar'}"
+                    " negatives more (eps 0.1)", r > 0 if cost == "hard" else r < 0,
+                    "correlation of w_ij with S_ij over 24 x 23 negatives", f"r = {r:+.2f}")])
 
 # %% [markdown]
 # ## The task: a new coat for the same shapes
@@ -214,8 +206,7 @@ for ax, (name, imgs) in zip(axes, (("domain A", demo.a["image"]), ("domain B", d
     ax.set_title(name, fontsize=9, loc="left")
     ax.axis("off")
 fig.tight_layout()
-fig.savefig(out / "domains.png", dpi=110, bbox_inches="tight")
-plt.show()
+nb.figure(fig, "domains")
 
 # %%
 t0 = time.perf_counter()
@@ -226,7 +217,7 @@ print(f"references in {time.perf_counter() - t0:.0f} s (the judge trains once, t
       f"class {refs['identity']['clf_acc_label']:.3f}")
 for r, d in refs.items():
     for k in (*exp.CONTENT_KEYS, fid_key):
-        metrics[f"{r}_{k}"] = d[k]
+        nb.metric(f"{r}_{k}", d[k])
 identity_fid = refs["identity"][fid_key]
 
 # %% [markdown]
@@ -237,7 +228,7 @@ knobs = {"device": device, "progress": "off", "monce_eps": monce_eps}
 if steps:
     knobs["steps"] = steps
 t0 = time.perf_counter()
-rows = exp.run_compare(seeds, out / "compare", profile, workers=n_workers, threads=threads,
+rows = exp.run_compare(seeds, nb.out / "compare", profile, workers=n_workers, threads=threads,
                        variants=tuple(v for v in variants if v != "fastcut"), **knobs)
 print(f"{len(rows)} runs in {time.perf_counter() - t0:.0f} s")
 fid_n = f"n = {rows[0]['fid_n_generated']} translated vs {rows[0]['fid_n_real']} real B"
@@ -250,20 +241,18 @@ labels = {"domain_b": "domain: called B", "content_acc": "class acc", "mask_iou"
 shown = {exp.NAMES[v]: table[v] for v in variants if v in table}
 shown.update({exp.NAMES[r]: {k: summarize([refs[r][k]]) for k in keys if k in refs[r]}
               for r in refs})
-display(Markdown(markdown_table(table_rows(shown, keys, labels, "generator"))))
+nb.table("compare", table_rows(shown, keys, labels, "generator"))
 for v, d in table.items():
     for k in (*exp.CONTENT_KEYS, fid_key, "step_ms"):
-        metrics[f"{v}_{k}"], notes[f"{v}_{k}"] = d[k].mean, d[k].format()
-    notes[f"{v}_{fid_key}"] += f"; {fid_n}, features {rows[0]['fid_feature_net']}"
+        nb.metric(f"{v}_{k}", d[k], f"{fid_n}, features {rows[0]['fid_feature_net']}"
+                  if k == fid_key else "")
 ratio = table["monce_hard"]["step_ms"].mean / table["patchnce"]["step_ms"].mean
-metrics["monce_over_patchnce_step_time"] = round(ratio, 3)
+nb.metric("monce_over_patchnce_step_time", round(ratio, 3))
 print(f"MoNCE / PatchNCE step time at this (quick, small-network) scale: {ratio:.2f}x")
-paper.update(exp.paper_metrics(fid_key))
+paper = exp.paper_metrics(fid_key)
 # one claim per statement, with Welch and the paired test (seed s of every variant starts from
 # the same weights and data order: matched seeds, so the paired test decides)
-cmp_claims = exp.claims(rows, fid_key, identity_fid)
-claims += cmp_claims
-display(Markdown(markdown_table(claim_rows(cmp_claims))))
+nb.claims(exp.claims(rows, fid_key, identity_fid), show=True)
 
 # %% [markdown]
 # Each row below is one generator on the same ten test inputs: a reader should see the soil
@@ -271,12 +260,11 @@ display(Markdown(markdown_table(claim_rows(cmp_claims))))
 # that does not follow the input where it is not.
 
 # %%
-gens = {r["variant"]: load_run(out / "compare" / r["run"]).method for r in rows
+gens = {r["variant"]: load_run(nb.out / "compare" / r["run"]).method for r in rows
         if r["seed"] == seeds[0]}
 test = ShapeDomains(300, 32, 0, 4, "test")
-fig = exp.plot_translations({v: m.G for v, m in gens.items()}, test.a["image"], n=10)
-fig.savefig(out / "translations.png", dpi=110, bbox_inches="tight")
-plt.show()
+nb.figure(exp.plot_translations({v: m.G for v, m in gens.items()}, test.a["image"], n=10),
+          "translations")
 
 # %% [markdown]
 # ## The OT weights on a trained network
@@ -295,25 +283,22 @@ img, obj = test.a["image"][k_img], test.a["mask"][k_img]
 ys, xs = obj.nonzero(as_tuple=True)
 maps, qpos = exp.ot_weight_maps(m_monce, img, "block1",
                                 query=(int(ys.float().mean()) // 2, int(xs.float().mean()) // 2))
-fig = exp.plot_ot_weights(img, maps, qpos)
-fig.savefig(out / "ot_weights.png", dpi=110, bbox_inches="tight")
-plt.show()
+nb.figure(exp.plot_ot_weights(img, maps, qpos), "ot_weights")
 on_obj = F.avg_pool2d(obj[None, None].float(), 2)[0, 0] > 0.5  # object patches of the 16 x 16 grid
 on_obj[qpos] = False
 for (eps, cost), wm in maps.items():
     v = wm.nan_to_num(0)
     share = float(v[on_obj].sum() / v.sum())
-    metrics[f"ot_{cost}_eps{eps:g}_object_share"] = round(share, 4)
+    nb.metric(f"ot_{cost}_eps{eps:g}_object_share", round(share, 4))
     print(f"{cost}, eps {eps:g}: weights {wm[~wm.isnan()].min():.3f} to {wm[~wm.isnan()].max():.3f}; "
           f"share on the {int(on_obj.sum())} other object patches {share:.3f} "
           f"(uniform: {int(on_obj.sum()) / (on_obj.numel() - 1):.3f})")
 uni = int(on_obj.sum()) / (on_obj.numel() - 1)
-claims.append(fact("trained features: the hard cost puts more weight on the query's own region "
-                   "(object patches) than the easy cost (eps 0.1)",
-                   metrics["ot_hard_eps0.1_object_share"] > metrics["ot_easy_eps0.1_object_share"],
-                   "share of the OT weight on object patches, one image, trained MoNCE G",
-                   f"hard {metrics['ot_hard_eps0.1_object_share']:.3f}, easy "
-                   f"{metrics['ot_easy_eps0.1_object_share']:.3f}, uniform {uni:.3f}"))
+hard, easy = nb.metrics["ot_hard_eps0.1_object_share"], nb.metrics["ot_easy_eps0.1_object_share"]
+nb.claims([fact("trained features: the hard cost puts more weight on the query's own region "
+                "(object patches) than the easy cost (eps 0.1)", hard > easy,
+                "share of the OT weight on object patches, one image, trained MoNCE G",
+                f"hard {hard:.3f}, easy {easy:.3f}, uniform {uni:.3f}")])
 
 # %% [markdown]
 # ## Study: the easy cost, FastCUT and the supplement's Fig. 1 (the negative weight Q)
@@ -323,30 +308,27 @@ claims.append(fact("trained features: the hard cost puts more weight on the quer
 # flip equivariance, no identity NCE) and MoNCE hard is swept over Q.
 
 # %%
-if study:
+if nb.study:
     t0 = time.perf_counter()
-    fc = exp.run_compare(seeds[:1], out / "compare", profile, workers=1, threads=threads,
+    fc = exp.run_compare(seeds[:1], nb.out / "compare", profile, workers=1, threads=threads,
                          variants=("fastcut",), **knobs)[0]
     for k in (*exp.CONTENT_KEYS, fid_key):
-        metrics[f"fastcut_{k}"] = fc[k]
+        nb.metric(f"fastcut_{k}", fc[k])
     print(f"FastCUT (1 seed, {time.perf_counter() - t0:.0f} s): "
           + ", ".join(f"{labels.get(k, k)} {fc[k]:.3f}" for k in (*exp.CONTENT_KEYS, fid_key)))
-    q_rows = exp.run_q_sweep(qs, seeds[:n_q_seeds], out / "q_sweep", profile, workers=n_workers,
+    q_rows = exp.run_q_sweep(qs, seeds[:n_q_seeds], nb.out / "q_sweep", profile, workers=n_workers,
                              threads=threads, **knobs)
     q_tab = exp.q_table({**aggregate(q_rows), **table}, qs)
-    display(Markdown(markdown_table(table_rows({f"Q = {q:g}": d for q, d in q_tab.items()},
-                                               [*exp.CONTENT_KEYS, fid_key], labels, "Q"))))
+    nb.table("q_sweep", table_rows({f"Q = {q:g}": d for q, d in q_tab.items()},
+                                   [*exp.CONTENT_KEYS, fid_key], labels, "Q"))
     for q, d in q_tab.items():
         for k in ("mask_iou", fid_key):
-            metrics[f"q{q:g}_{k}"], notes[f"q{q:g}_{k}"] = d[k].mean, d[k].format()
-    fig = exp.plot_q_sweep(q_tab, fid_key)
-    fig.savefig(out / "q_sweep.png", dpi=110, bbox_inches="tight")
-    plt.show()
+            nb.metric(f"q{q:g}_{k}", d[k])
+    nb.figure(exp.plot_q_sweep(q_tab, fid_key), "q_sweep")
     from ci_inpaint.experiments import decide
 
-    qc = decide(exp.q_specs(qs, fid_key), exp.q_rows(rows + q_rows), why=exp.WHY)
-    claims += qc
-    display(Markdown(markdown_table(claim_rows(qc))))
+    nb.claims(decide(exp.q_specs(qs, fid_key), exp.q_rows(rows + q_rows), why=exp.WHY),
+              show=True)
 else:
     print("quick profile: FastCUT and the Q sweep run at the study profile "
           "(profile='study' or make study); results in docs/results/05_monce.md")
@@ -355,15 +337,9 @@ else:
 # ## Summary
 
 # %%
-metrics["wall_s"] = round(time.perf_counter() - t_start, 1)
-path = write_summary(out, "05_monce", metrics, paper=paper, claims=claims, profile=profile,
-                     notes=notes)
-display(Markdown(markdown_table(claim_rows(claims))))
-n = tally(claims)
-print(f"{len(metrics)} metrics; of {len(claims)} claims {n['holds']} hold, {n['inconclusive']} "
-      f"are inconclusive, {n['does not hold']} do not hold; {path.name} written to out_dir")
-assert all(math.isfinite(v) for v in metrics.values() if isinstance(v, float))
-assert all(c.verdict == "holds" for c in claims[:2])  # the toy facts are deterministic
+display(Markdown(markdown_table(claim_rows(nb.all_claims))))
+nb.finish(paper=paper)  # summary.json, the tally; stops on a NaN metric
+assert all(c.verdict == "holds" for c in nb.all_claims[:2])  # the toy facts are deterministic
 
 # %% [markdown]
 # ## What we found, and what to try next

@@ -186,6 +186,7 @@ def test_monce_claims_decide_by_matched_seeds():
     consistent, so the paired test decides each claim (one row with both tests)."""
     from ci_inpaint.experiments import aggregate
     from ci_inpaint.experiments import monce as exp
+    from ci_inpaint.experiments.claims import paired_claims, welch_claims
 
     off = {"none": (0.0, 0.0), "patchnce": (0.1, 0.0), "monce_hard": (0.12, -1.0),
            "monce_easy": (0.12, 1.0)}
@@ -193,8 +194,8 @@ def test_monce_claims_decide_by_matched_seeds():
              "mask_iou": 0.2 + 0.2 * s + a + 0.001 * s * (v == "none"), "domain_b": 0.95 + 0.01 * s,
              "fid_x": 50 + 20 * s + f + 0.01 * s * (v == "monce_easy")}
             for v, (a, f) in off.items() for s in range(3)]
-    welch = exp.compare_claims(aggregate(rows), "fid_x")
-    paired = exp.compare_claims_paired(rows, "fid_x")
+    welch = welch_claims(exp.compare_specs("fid_x"), aggregate(rows))  # each test alone
+    paired = paired_claims(exp.compare_specs("fid_x"), rows)
     both = exp.claims(rows, "fid_x")
     specs = [*exp.premise_specs(), *exp.compare_specs("fid_x")]
     assert [c.text for c in both] == [sp.text for sp in specs]

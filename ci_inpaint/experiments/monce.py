@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .claims import Claim, Reference, Spec, decide, paired_claims, welch_claims
+from .claims import Claim, Reference, Spec, decide
 from .grid import Cell, run_grid
 from .stats import Stat
 
@@ -177,19 +177,9 @@ def claims(rows: list[dict[str, Any]], fid_key: str, identity_fid: float | None 
     return decide([*specs, *premise_specs(), *compare_specs(fid_key)], rows, why=WHY)
 
 
-def compare_claims(table: dict[str, dict[str, Stat]], fid_key: str) -> list[Claim]:
-    """The comparison claims by Welch alone, from the aggregate over seeds."""
-    return welch_claims(compare_specs(fid_key), table, WHY)
-
-
-def compare_claims_paired(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]:
-    """The comparison claims by the paired test alone, over matched seeds."""
-    return paired_claims(compare_specs(fid_key), rows, WHY)
-
-
 def q_specs(qs, fid_key: str) -> list[Spec]:
     """Supplement Fig. 1 between the smallest and the largest Q (the sides are the Q values
-    written with ``:g``, as :func:`q_claims` keys them)."""
+    written with ``:g``, as :func:`q_rows` keys them)."""
     lo, hi = min(qs), max(qs)
     names = (f"Q = {hi:g}", f"Q = {lo:g}")
     return [Spec(f"Fig. 1: a larger Q lowers the FID ({fid_key}, Q = {hi:g} vs {lo:g})", fid_key,
@@ -208,11 +198,6 @@ def q_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if v == "monce_hard" or (v.startswith("q") and v[1:].replace(".", "", 1).isdigit()):
             out.append({**r, "variant": "1" if v == "monce_hard" else f"{float(v[1:]):g}"})
     return out
-
-
-def q_claims(qt: dict[float, dict[str, Stat]], fid_key: str) -> list[Claim]:
-    """Supplement Fig. 1 between the smallest and the largest Q (Welch)."""
-    return welch_claims(q_specs(list(qt), fid_key), {f"{q:g}": v for q, v in qt.items()}, WHY)
 
 
 # ----------------------------------------------------------------------------- figures
@@ -313,8 +298,8 @@ def plot_ot_weights(image, maps: dict, query: tuple[int, int]):
 
 
 __all__ = ["CONTENT_KEYS", "EVAL", "GATE", "NAMES", "QUICK", "VARIANTS", "claims",
-           "compare_claims", "compare_claims_paired", "compare_specs", "gate_specs",
+           "compare_specs", "gate_specs",
            "premise_specs", "q_rows", "q_specs", "references",
            "ot_weight_maps",
-           "paper_metrics", "plot_ot_weights", "plot_q_sweep", "plot_translations", "q_claims",
+           "paper_metrics", "plot_ot_weights", "plot_q_sweep", "plot_translations",
            "q_table", "q_variants", "run_compare", "run_q_sweep", "translation_cell"]
