@@ -159,6 +159,7 @@ def test_evaluate_records_s_map():
 def test_experiment_claims_from_synthetic_rows():
     from ci_inpaint.experiments import aggregate
     from ci_inpaint.experiments import scat as exp
+    from ci_inpaint.experiments.claims import welch_claims
 
     rows = []
     for i, v in enumerate(("baseline", "scat", "text", "full", "full_code")):
@@ -169,11 +170,14 @@ def test_experiment_claims_from_synthetic_rows():
                 r[f"psnr_{b}"], r[f"ssim_{b}"], r[f"fid_x_{b}"] = 20.0 + 0.1 * s, 0.5, 10.0
             rows.append(r)
     table = aggregate(rows)
-    by = {c.text: c.verdict for c in exp.ablation_claims(table, "fid_x")}
+    by = {c.text: c.verdict for c in welch_claims(exp.ablation_specs("fid_x"), table)}
     assert by["Table 3: Baseline-1 (+SCAT) < Baseline on l1pm (40-60 %)"] == "holds"
     assert by["Table 3: Proposed (+sem) > Baseline-2 (+text) on psnr (40-60 %)"] == "inconclusive"
-    assert len(exp.bucket_claims(table, "fid_x")) == 12
-    assert exp.temperature_claim(table).verdict == "inconclusive"  # equal L1: CI holds 0
+    assert len(welch_claims(exp.bucket_specs("fid_x"), table)) == 12
+    assert welch_claims([exp.TEMPERATURE], table)[0].verdict == "inconclusive"  # equal L1
+    both = {c.text: c for c in exp.claims(rows, "fid_x")}  # one per spec, both tests
+    assert len(both) == 12 + 12 + 1  # Table 3, Table 2 per bucket, the temperature; no fill run
+    assert both[exp.TEMPERATURE.text].verdict != "holds"  # equal L1 in every seed
     paper = exp.paper_metrics("fid_x")
     assert paper["baseline_l1pm_40-60"]["value"] == 0.0593
     assert paper["full_fid_x_0-20"]["value"] == 0.71
@@ -211,13 +215,15 @@ def test_paired_claims_see_through_a_shared_seed_effect():
             for b in exp.BUCKETS:
                 r[f"l1pm_{b}"] = 0.1 + shift - 0.002 * min(i, 3) + 0.0001 * ((s * 7 + i) % 3)
             rows.append(r)
-    welch = {c.text: c for c in exp.ablation_claims(aggregate(rows), "fid_x")}
-    paired = {c.text: c for c in exp.paired_claims(rows, "fid_x")}
-    text = "Baseline-1 (+SCAT) < Baseline on l1pm (40-60 %)"
-    assert welch[f"Table 3: {text}"].verdict == "inconclusive"
-    assert paired[f"Table 3 (paired): {text}"].verdict == "holds"
-    assert "baseline" in paired[f"Table 3 (paired): {text}"].ours  # names of the variants
+    from ci_inpaint.experiments.claims import welch_claims
+
+    welch = {c.text: c for c in welch_claims(exp.ablation_specs("fid_x"), aggregate(rows))}
+    both = {c.text: c for c in exp.claims(rows, "fid_x")}  # Welch and paired; paired decides
+    text = "Table 3: Baseline-1 (+SCAT) < Baseline on l1pm (40-60 %)"
+    assert welch[text].verdict == "inconclusive"
+    assert both[text].verdict == "holds" and set(both[text].tests) == {"welch", "paired"}
+    assert "baseline" in both[text].tests["paired"]  # names of the variants
     # only the L1 rows exist: 3 ablation + 3 bucket + the temperature claim (no white-hole runs)
-    assert len(paired) == 7
-    t = paired["(paired) " + exp.TEMPERATURE.text]
-    assert t.verdict == "inconclusive" and "t=0.07 - no t" in t.ours  # full == full_code here
+    assert len(both) == 7
+    t = both[exp.TEMPERATURE.text]
+    assert t.verdict == "inconclusive" and "t=0.07 - no t" in t.tests["paired"]  # full == full_code

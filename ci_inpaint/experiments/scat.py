@@ -17,11 +17,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .claims import Claim, Reference, Spec, decide, welch_claims
-from .claims import paired_claims as _paired
+from .claims import Claim, Reference, Spec, decide
 from .grid import Cell, run_grid
 from .runs import load_run
-from .stats import Stat
 
 ABLATION = ("baseline", "scat", "text", "full")
 NAMES = {"baseline": "Baseline", "scat": "Baseline-1 (+SCAT)", "text": "Baseline-2 (+text)",
@@ -157,38 +155,6 @@ def all_specs(fid_key: str) -> list[Spec]:
     return [*ablation_specs(fid_key), *bucket_specs(fid_key), TEMPERATURE, FILL]
 
 
-def ablation_claims(table: dict[str, dict[str, Stat]], fid_key: str) -> list[Claim]:
-    """Table 3 (:func:`ablation_specs`) from the aggregate over seeds (Welch)."""
-    return welch_claims(ablation_specs(fid_key), table, WHY)
-
-
-def bucket_claims(table: dict[str, dict[str, Stat]], fid_key: str) -> list[Claim]:
-    """Table 2 per bucket (:func:`bucket_specs`) from the aggregate over seeds (Welch)."""
-    return welch_claims(bucket_specs(fid_key), table, WHY)
-
-
-def temperature_claim(table: dict[str, dict[str, Stat]]) -> Claim:
-    """The paper's temperature vs the code's none (:data:`TEMPERATURE`)."""
-    return welch_claims([TEMPERATURE], table, WHY)[0]
-
-
-def fill_claim(table: dict[str, dict[str, Stat]]) -> Claim:
-    """Our diagnostic (no number in the paper): white holes in x~ (:data:`FILL`)."""
-    return welch_claims([FILL], table, WHY)[0]
-
-
-def _paired_text(text: str) -> str:
-    head, _, rest = text.partition(": ")
-    return f"{head} (paired): {rest}" if rest else f"(paired) {text}"
-
-
-def paired_claims(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]:
-    """Every claim above again, decided over *matched* seeds (:func:`compare_paired`): seed s
-    fixes the data order and the mask stream of every variant, so the per-seed differences drop
-    the spread the variants share. Claims whose variants did not run are left out."""
-    return _paired(all_specs(fid_key), rows, WHY, text=_paired_text)
-
-
 def claims(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]:
     """Every claim once, with the Welch and the paired test (the paired one decides where the
     variants share >= 2 seeds): :func:`ci_inpaint.experiments.decide` on :func:`all_specs`."""
@@ -244,6 +210,6 @@ def plot_samples(methods: dict[str, Any], images, masks, n: int = 6):
 
 
 __all__ = ["ABLATION", "BUCKETS", "METRICS", "NAMES", "N_PER_BUCKET", "T2", "T3",
-           "ablation_claims", "ablation_specs", "all_specs", "bucket_claims", "bucket_specs", "claims",
-           "FILL", "TEMPERATURE", "fill_claim", "load_methods", "paired_claims", "paper_metrics", "plot_s_history",
-           "plot_samples", "run_ablation", "scat_cell", "temperature_claim", "variants"]
+           "ablation_specs", "all_specs", "bucket_specs", "claims",
+           "FILL", "TEMPERATURE", "load_methods", "paper_metrics", "plot_s_history",
+           "plot_samples", "run_ablation", "scat_cell", "variants"]
