@@ -55,30 +55,26 @@ workers = 2  # training processes at once (smoke uses 1); results do not depend 
 threads = 1  # torch threads per run
 
 # %%
-from ci_inpaint.notebooks import check_parameters
+from ci_inpaint.notebooks import Notebook
 
-check_parameters(globals(), "04_daf")  # each parameter has its default's type
+nb = Notebook.start(globals())  # name, parameter types, out folder, clock
 
 import math
 import time
 
-import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown, display
 
-from ci_inpaint.experiments import aggregate, claim_rows, tally
+from ci_inpaint.experiments import aggregate
 from ci_inpaint.experiments import daf as exp
 from ci_inpaint.losses.daf import tv_loss
 from ci_inpaint.losses.moco import KeyQueue, moco_loss, momentum_update
 from ci_inpaint.losses.perceptual import gram_matrix
 from ci_inpaint.metrics.inpaint import boundary_ring, boundary_scores
-from ci_inpaint.notebooks import markdown_table, resolve_out_dir, write_summary
+from ci_inpaint.notebooks import markdown_table
 
-out = resolve_out_dir("04_daf", out_dir, profile)
-smoke = profile == "smoke"
-seeds = list(range(seed, seed + {"smoke": 1, "study": n_study_seeds}.get(profile, n_seeds)))
-metrics, notes, paper, claims = {}, {}, {}, []
-t_start = time.perf_counter()
+smoke = nb.smoke
+seeds = nb.seeds(n_seeds, study=n_study_seeds)
 print(f"profile {profile}, seeds {seeds}")
 
 # %% [markdown]
@@ -190,18 +186,16 @@ if stage1_root:
     stage1.update(dataset="folder", data_root=stage1_root)
 nw = 1 if smoke else workers
 t0 = time.perf_counter()
-s1_rows = exp.run_stage1(seeds, out / "runs", profile, workers=nw, threads=threads, stage1=stage1,
+s1_rows = exp.run_stage1(seeds, nb.out / "runs", profile, workers=nw, threads=threads, stage1=stage1,
                          **knobs)
 print(f"stage 1: {len(s1_rows)} runs in {time.perf_counter() - t0:.0f} s")
 s1_table = aggregate(s1_rows, keys=["top1", "top1_random", "chance"])
-display(Markdown(markdown_table(
-    [{"encoder": k, "top-1 (last evaluation)": s.format()} for k, s in s1_table["moco"].items()])))
-fig = exp.plot_retrieval(s1_rows)
-fig.savefig(out / "stage1_retrieval.png", dpi=110, bbox_inches="tight")
-plt.show()
+nb.table("stage1", [{"encoder": k, "top-1 (last evaluation)": s.format()}
+                    for k, s in s1_table["moco"].items()])
+nb.figure(exp.plot_retrieval(s1_rows), "stage1_retrieval")
 for k in ("top1", "top1_random"):
-    metrics[f"stage1_{k}"], notes[f"stage1_{k}"] = s1_table["moco"][k].mean, s1_table["moco"][k].format()
-claims.append(exp.stage1_claim(s1_table))
+    nb.metric(f"stage1_{k}", s1_table["moco"][k])
+nb.claims(exp.stage1_claims(s1_rows), show=True)
 
 # %% [markdown]
 # ## Table II: contrastive pre-training x DAF
@@ -209,13 +203,13 @@ claims.append(exp.stage1_claim(s1_table))
 # Four variants per seed, all from the same stage-1 run of that seed where pre-trained: no
 # contrastive learning and no DAF (`c0d0`), contrastive only (`c1d0`), DAF only (`c0d1`), the
 # full model (`c1d1`). Every cell is mean ± sample std over seeds with the Student-t 95 %
-# interval of the mean. A claim *holds* when the Welch 95 % interval of the difference lies
-# wholly on the claimed side, *does not hold* when it lies wholly on the other side, and is
+# interval of the mean. A claim *holds* when the 95 % interval of the difference lies wholly on
+# the claimed side, *does not hold* when it lies wholly on the other side, and is
 # *inconclusive* otherwise; "best" needs every pairwise comparison to hold.
 
 # %%
 t0 = time.perf_counter()
-rows = exp.run_table2(seeds, out / "runs", profile, workers=nw, threads=threads, fid=not smoke,
+rows = exp.run_table2(seeds, nb.out / "runs", profile, workers=nw, threads=threads, fid=not smoke,
                       stage1=stage1, **knobs)
 print(f"Table II: {len(rows)} runs in {time.perf_counter() - t0:.0f} s")
 fid_key = rows[0].get("fid_name", "fid")
@@ -224,36 +218,34 @@ table = aggregate(rows)
 keys = [k for k in (*exp.METRICS, fid_key, *exp.RING) if k in table[exp.FULL]]
 display(Markdown(f"**Ours** (32 px test patches, L1 on [0, 1]; FID = `{fid_label}`; lower L1, "
                  "FID, ring scores and higher PSNR, SSIM are better)"))
-display(Markdown(markdown_table(
-    [{"variant": exp.NAMES[v], **{k: table[v][k].format() for k in keys}} for v in exp.ORDER])))
+nb.table("table2", [{"variant": exp.NAMES[v], **{k: table[v][k].format() for k in keys}}
+                    for v in exp.ORDER])
 display(Markdown(f"**The paper** ({exp.T2_SOURCE}; its FID is the Inception FID)"))
 display(Markdown(markdown_table(exp.paper_rows())))
 for v in exp.ORDER:
     for k in keys:
-        metrics[f"{v}_{k}"], notes[f"{v}_{k}"] = table[v][k].mean, table[v][k].format()
-        if k == fid_key:
-            notes[f"{v}_{k}"] += f"; {fid_label}: composites vs as many ground truths"
-paper.update(exp.paper_metrics(fid_key))
+        nb.metric(f"{v}_{k}", table[v][k],
+                  f"{fid_label}: composites vs as many ground truths" if k == fid_key else "")
+paper = exp.paper_metrics(fid_key)
 
 # %%
-methods = exp.load_methods(rows, out / "runs", seeds[0])
+methods = exp.load_methods(rows, nb.out / "runs", seeds[0])
 g = methods[exp.FULL]
 terms = ["rec", "tv", "g_adv"] + (
     [f"perceptual_{g.vgg.name}", f"style_{g.vgg.name}"] if g.vgg is not None else [])
 print("stage-2 loss terms that ran:", ", ".join(terms),
       "" if g.vgg is not None else "(perceptual and style off: no VGG16 weights file)")
-notes["loss_terms"] = ", ".join(terms)
-claims += exp.table2_claims(table, fid_key) + exp.boundary_claims(table)
-display(Markdown(markdown_table(claim_rows(claims))))
+loss_terms = ", ".join(terms)
 
 # %% [markdown]
 # The seeds are matched: a seed fixes the data order, the mask stream and (for the contrastive
 # rows) the stage-1 run, for every variant. Much of the spread above is therefore shared
 # between variants (a "hard" seed is hard for all four), which Welch's unpaired intervals
 # cannot remove. Below, the per-seed differences of each comparison and in how many seeds it
-# goes the paper's way, then the same claims decided by the **paired** interval over matched
-# seeds (Student-t on the per-seed differences, `experiments.compare_paired`): the test that
-# fits this design. Both sets of verdicts count in the summary; read the paired ones first.
+# goes the paper's way, then Table II's and Fig. 7's claims, each decided by the **paired**
+# interval over matched seeds (Student-t on the per-seed differences), the test that fits this
+# design, where the variants share at least two seeds, with Welch's interval beside it in the
+# test column (`experiments.decide`).
 
 # %%
 by = {(r["variant"], r["seed"]): r for r in rows}
@@ -265,10 +257,8 @@ for k in keys:
         d = [by[(a, s_)][k] - by[(b, s_)][k] for s_ in seeds]
         paired.append({"metric": k, "a - b": f"{a} - {b}", "per seed": ", ".join(f"{x:.3g}" for x in d),
                        "paper's way": f"{sum(sign * x > 0 for x in d)}/{len(d)}"})
-display(Markdown(markdown_table(paired)))
-paired_claims = exp.paired_claims(rows, fid_key)
-claims += paired_claims
-display(Markdown(markdown_table(claim_rows(paired_claims))))
+nb.table("per_seed_differences", paired)
+nb.claims(exp.claims(rows, fid_key), show=True)
 
 # %% [markdown]
 # ## Fig. 6: the multi-scale outputs of one image
@@ -286,9 +276,8 @@ ims, mks, _ = fixed_views(g.cfg.dataset, g.cfg.resolution, 8, g.cfg.data_root, s
 rect = torch.zeros_like(mks[0])
 r = g.cfg.resolution
 rect[:, r // 4:r // 4 + r * 3 // 8, r // 3:r // 3 + r * 3 // 8] = 1
-fig = exp.plot_multiscale(g, ims[0], rect, f"Fig. 6: {exp.NAMES[exp.FULL]}, seed {seeds[0]}")
-fig.savefig(out / "fig6_multiscale.png", dpi=120, bbox_inches="tight")
-plt.show()
+nb.figure(exp.plot_multiscale(g, ims[0], rect, f"Fig. 6: {exp.NAMES[exp.FULL]}, seed {seeds[0]}"),
+          "fig6_multiscale", dpi=120)
 
 # %% [markdown]
 # ## Fig. 7: the four variants on the same inputs, the boundary ring highlighted
@@ -299,62 +288,50 @@ plt.show()
 # outside and 2 inside the hole's edge); each composite carries its own `ring_l1` x 100.
 
 # %%
-fig = exp.plot_variants(methods, ims[1:], mks[1:], n=5)
-fig.savefig(out / "fig7_variants.png", dpi=120, bbox_inches="tight")
-plt.show()
+nb.figure(exp.plot_variants(methods, ims[1:], mks[1:], n=5), "fig7_variants", dpi=120)
 
 # %% [markdown]
 # ## Summary
 
 # %%
-metrics["wall_s"] = round(time.perf_counter() - t_start, 1)
-path = write_summary(out, "04_daf", metrics, paper=paper, claims=claims, profile=profile,
-                     notes=notes)
-n = tally(claims)
-print(f"{len(metrics)} metrics; of {len(claims)} claims {n['holds']} hold, {n['inconclusive']} "
-      f"are inconclusive, {n['does not hold']} do not hold; {path.name} written to out_dir")
-assert all(math.isfinite(v) for v in metrics.values() if isinstance(v, float))
+nb.finish(paper=paper, notes={"loss_terms": loss_terms})  # summary.json, tally; NaN stops
 assert all(r["steps"] >= 1 for r in rows + s1_rows)
 
 # %% [markdown]
 # ## What we found, and what to try next
 #
-# (written from the quick-profile run whose outputs are stored in this notebook: 32 px photo
-# patches, stage 1 150 steps, stage 2 120 steps, 3 seeds per variant; mean ± sample std)
+# The numbers of this run are in the tables above and in the report (`summary.json`: every
+# metric with its interval over seeds, every claim with its verdict, both tests and the seeds
+# that would decide it). This section says what they mean.
 #
-# **The losses and the ring** agree with hand computation (table at the top); the tests check
-# Eq. 1-2 against brute force, DAF's Eq. 3-8 piece by piece, the ring on hand-counted pixels.
+# **The losses and the ring** agree with hand computation (the table at the top); the tests
+# check Eq. 1-2 against brute force, DAF's Eq. 3-8 piece by piece, the ring on hand-counted
+# pixels.
 #
 # **Stage 1 learns.** Top-1 retrieval of an image's other masked view among 64 held-out
-# patches rises from 0.54 after 25 steps to 0.76 ± 0.13 after 150, against 0.25 ± 0.06 for a
-# random encoder (chance 0.016): the claim *holds* (Welch 95 % CI of the difference
-# [0.25, 0.78]).
+# patches rises over stage 1 (the retrieval figure) far above a random encoder's, which itself
+# is far above chance (the unmasked pixels of both views are the same). The stage-1 claim
+# tests exactly that, the premise of the inference network; both encoders are scored on the
+# same views of a seed, so the paired test decides it (from two seeds on: not at smoke).
 #
-# **Table II: the paper's ordering appears in the means and in every seed, but Welch's
-# verdicts are inconclusive.** L1 (on [0, 1]): neither 0.0482 ± 0.0057, contrastive only
-# 0.0383 ± 0.0044, DAF only 0.0402 ± 0.0093, full 0.0358 ± 0.0053 (the paper: 0.0192, 0.0190,
-# 0.0186, 0.0178). The full model has the lowest L1 and ring scores and the highest PSNR in
-# each of the 3 seeds, and each component alone beats neither in each seed (table of per-seed
-# differences); but the seed-to-seed spread, shared by the four variants, is as large as the
-# effects, so with n = 3 unpaired intervals every Table II claim is *inconclusive* (full vs
-# neither on L1: p = 0.05). The seeds are matched, so the paired intervals are the right test:
-# with them contrastive pre-training alone improves L1, PSNR and SSIM (*holds*, p 0.001-0.007),
-# DAF alone improves SSIM (*holds*, p = 0.025; L1 and PSNR p = 0.06), the full model beats
-# neither and the contrastive-only model on L1 and ring error, but not the DAF-only model in
-# every seed (c1d1 - c0d1 on L1: -0.004, -0.001, -0.009; interval [-0.014, 0.005]), so
-# "the full model is best" stays *inconclusive*. Two differences from the paper: here contrastive pre-training
-# alone helps *more* than DAF alone (L1 -0.0099 vs -0.0080; the paper: -0.0002 vs -0.0006),
-# and on SSIM the contrastive-only model matches the full one (0.713 vs 0.708). The classifier
-# FID is too noisy to say anything (stds of 40-120 on means of 65-170 over 376 composites).
+# **Table II: the paper's ordering shows in the means and in most seeds, but the
+# seed-to-seed spread is as large as the effects.** The spread is shared by the four variants
+# (a hard seed is hard for all), so the per-seed differences are far tighter than Welch's
+# intervals, and the paired test decides each claim where it can (the test column shows both).
+# Read the verdict column for which components' improvements are decided at these seeds; the
+# "full model is best" rows need every pairwise comparison to hold, the full model against
+# DAF alone is the closest of them, and stays the least certain. Two ways our runs differ from
+# the paper's table: the components' relative sizes need not follow the paper's (contrastive
+# pre-training alone can help as much as or more than DAF alone here), and on SSIM a single
+# component can come close to the full model. The classifier FID is too noisy at this sample
+# size to say anything.
 #
-# **The boundary (Fig. 7's claim).** The full model has the smallest ring error (0.103 vs
-# 0.137 for neither) and ring gradient mismatch (0.051 vs 0.068), in every seed; against
-# neither the gradient-mismatch difference is clear on its own (Welch CI [-0.031, -0.003]),
-# against the single-component models it is not (inconclusive, so the "best" claim is too).
-# In Fig. 7 the no-DAF models paint saturated colour blobs into the holes (blue, pink, white
-# at the top-right corner); with DAF the fill is grey-green and smooth: $\alpha$ lets the
-# masked input's own colour through (Fig. 6: $\alpha \approx 0.5$ at full size), which at
-# 120 steps mostly means a muted fill, not yet texture.
+# **The boundary (Fig. 7's claim).** The ring scores follow Table II: the full model's ring
+# error and gradient mismatch are the lowest in the means, and the paired rows say whether the
+# difference to each single-component model is decided at these seeds. In Fig. 7 the no-DAF
+# models paint saturated colour blobs into the holes; with DAF the fill is muted and smooth:
+# $\alpha$ lets the masked input's own colour through (Fig. 6), which after a short stage 2
+# mostly means a muted fill, not yet texture.
 #
 # **Scale.** Tiny next to the paper: 32 px patches, a 16-wide encoder, a 1,024-key queue,
 # stage 1 on ~1,200 patches instead of ImageNet, 120 stage-2 steps at 5x the paper's lr, no
@@ -362,8 +339,8 @@ assert all(r["steps"] >= 1 for r in rows + s1_rows)
 # (PSNR ~27 on Places2 at 256 px) are not comparable with ours.
 #
 # **Next.**
-# * More seeds (`n_seeds=8`): the paired intervals already decide the single-component claims;
-#   the full model against DAF alone needs more seeds (or longer training) to separate.
+# * More seeds (`n_seeds=8`): the "seeds to decide" column says how many each open claim
+#   would need at the observed spread.
 # * Train stage 2 longer (`steps=2000`) with the VGG16 file present (`ci-inpaint weights fetch
 #   vgg16`), to see whether DAF's advantage at the boundary survives once the fill has texture.
 # * The full profile: stage 1 on ImageNet (`stage1_root`), stage 2 on Places2 at 256 px on a

@@ -9,7 +9,7 @@ import torch
 import yaml
 
 from ci_inpaint.experiments import daf as exp
-from ci_inpaint.experiments.claims import FAILS, HOLDS, INCONCLUSIVE
+from ci_inpaint.experiments.claims import FAILS, HOLDS, INCONCLUSIVE, welch_claims
 from ci_inpaint.experiments.stats import summarize
 
 matplotlib.use("Agg")
@@ -92,26 +92,34 @@ def _table(shift):
                 for k, b in base.items()} for v in exp.ORDER}
 
 
+def _welch(t, fid_key="fid_x"):
+    """The module's Table II and Fig. 7 specs decided by Welch alone from an aggregate."""
+    return welch_claims(exp.table2_specs(fid_key) + exp.boundary_specs(), t, exp.WHY)
+
+
 def test_claims_verdicts_and_table_ii_references():
     t = _table({"c0d0": 0, "c1d0": 1, "c0d1": 1, "c1d1": 2})  # the paper's ordering
-    claims = exp.table2_claims(t, "fid_x")
+    claims = [c for c in _welch(t) if c.text.startswith("Table II")]
     assert len(claims) == 4 * 3 and all(c.verdict == HOLDS and c.why == "" for c in claims)
     assert all(c.paper.source == exp.T2_SOURCE for c in claims)
     assert "full (CL + DAF) 0.0178" in claims[0].paper.value  # Table II's L1 row, cited
-    assert [c.verdict for c in exp.boundary_claims(t)] == [HOLDS, HOLDS]
+    assert [c.verdict for c in _welch(t) if c.text.startswith("Fig. 7")] == [HOLDS, HOLDS]
     worse = _table({"c0d0": 2, "c1d0": 0, "c0d1": 2.05, "c1d1": 0})
-    v = {c.text: c.verdict for c in exp.table2_claims(worse, "fid_x")}
+    v = {c.text: c.verdict for c in _welch(worse)}
     assert v["Table II: contrastive pre-training alone improves l1 (<)"] == FAILS
     assert v["Table II: DAF alone improves l1 (<)"] == INCONCLUSIVE
     assert v["Table II: the full model has the lowest l1"] == FAILS
-    assert all(c.why for c in exp.table2_claims(worse, "fid_x") if c.verdict != HOLDS)
+    assert all(c.why for c in _welch(worse) if c.verdict != HOLDS)
     no_fid = {k: {m: s for m, s in d.items() if m != "fid_x"} for k, d in t.items()}
-    assert len(exp.table2_claims(no_fid, "fid_x")) == 3 * 3  # smoke: no FID, no FID claims
+    assert len(_welch(no_fid)) == 3 * 3 + 2  # smoke: no FID, no FID claims
 
 
 def test_stage1_claim_and_paper_metrics():
-    s = {"moco": {"top1": summarize([0.7, 0.75, 0.72]), "top1_random": summarize([0.3, 0.31, 0.3])}}
-    assert exp.stage1_claim(s).verdict == HOLDS
+    s1 = [{"variant": "moco", "seed": i, "top1": a, "top1_random": b}
+          for i, (a, b) in enumerate(((0.7, 0.3), (0.75, 0.31), (0.72, 0.3)))]
+    (claim,) = exp.stage1_claims(s1)
+    assert claim.verdict == HOLDS and claim.text == exp.STAGE1.text
+    assert set(claim.tests) == {"welch", "paired"}  # one encoder pair per seed: paired decides
     pm = exp.paper_metrics("fid_x")
     assert pm["c1d1_l1"]["value"] == 0.0178 and pm["c0d0_fid_x"]["value"] == 12.62
     assert len(pm) == 16 and all(r["source"] == exp.T2_SOURCE for r in pm.values())
@@ -126,16 +134,17 @@ def test_paired_claims_remove_the_shared_seed_spread():
     rows = [{"variant": v, "seed": s, "l1": 0.04 + 0.03 * s + d + jitter[s] * (i + 1),
              "ring_l1": 0.1 + 0.03 * s + d + jitter[s] * (i + 1), "note": "x", "flag": True}
             for i, (v, d) in enumerate(order.items()) for s in range(3)]
-    welch = exp.table2_claims(_table_from(rows), "fid_x")
+    welch = [c for c in _welch(_table_from(rows)) if c.text.startswith("Table II")]
     assert {c.verdict for c in welch if "l1" in c.text} == {INCONCLUSIVE}
-    paired = {c.text: c for c in exp.paired_claims(rows, "fid_x")}
-    assert set(paired) == {"Table II (paired): the full model has the lowest l1",
-                           "Table II (paired): contrastive pre-training alone improves l1 (<)",
-                           "Table II (paired): DAF alone improves l1 (<)",
-                           "Fig. 7 (paired): the full model has the lowest ring_l1"}
-    assert all(c.verdict == HOLDS for c in paired.values())
-    assert "over 3 matched seeds" in paired["Table II (paired): DAF alone improves l1 (<)"].evidence
-    assert paired["Table II (paired): DAF alone improves l1 (<)"].paper.source == exp.T2_SOURCE
+    both = {c.text: c for c in exp.claims(rows, "fid_x")}  # Welch and paired; paired decides
+    daf = "Table II: DAF alone improves l1 (<)"
+    assert set(both) == {"Table II: the full model has the lowest l1",
+                         "Table II: contrastive pre-training alone improves l1 (<)", daf,
+                         "Fig. 7: the full model suppresses boundary artefacts (lowest ring "
+                         "error, ring_l1)"}
+    assert all(c.verdict == HOLDS and set(c.tests) == {"welch", "paired"} for c in both.values())
+    assert "over 3 matched seeds" in both[daf].evidence
+    assert both[daf].paper.source == exp.T2_SOURCE
 
 
 def _table_from(rows):

@@ -23,11 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from ..methods.daf import SHARED  # the knobs stage 1 must share with stage 2
-from .claims import Claim, Reference, Spec, decide, paired_values, welch_claims
-from .claims import paired_claims as _paired
+from .claims import Claim, Reference, Spec, decide
 from .grid import Cell, run_grid
 from .runs import load_run
-from .stats import Stat
 
 ORDER = ("c0d0", "c1d0", "c0d1", "c1d1")  # Table II's columns
 FULL = "c1d1"
@@ -146,10 +144,11 @@ STAGE1 = Spec("stage 1: the trained E_q beats a random encoder at top-1 retrieva
               Reference("the premise of the inference network", S1_SOURCE), metric_b="top1_random")
 
 
-def stage1_claim(s1_table: dict[str, dict[str, Stat]]) -> Claim:
+def stage1_claims(s1_rows: list[dict[str, Any]]) -> list[Claim]:
     """Stage 1 learns: the trained E_q retrieves an image's other masked view more often than a
-    random encoder (last evaluation, over seeds)."""
-    return welch_claims([STAGE1], s1_table, WHY)[0]
+    random encoder (last evaluation; Welch over seeds and, as both encoders are scored on the
+    same held-out views of a seed, the paired test, which decides)."""
+    return decide([STAGE1], s1_rows, why=WHY)
 
 
 def table2_specs(fid_key: str) -> list[Spec]:
@@ -171,46 +170,14 @@ def table2_specs(fid_key: str) -> list[Spec]:
     return specs
 
 
-def boundary_specs(paired: bool = False) -> list[Spec]:
+def boundary_specs() -> list[Spec]:
     """Fig. 7's claim, measured: the full model has the smallest boundary error and gradient
-    mismatch of the four (``paired``: the wording of the paired rows)."""
+    mismatch of the four."""
     text = {"ring_l1": "error", "ring_grad": "gradient mismatch"}
-    if paired:
-        return [Spec(f"Fig. 7 (paired): the full model has the lowest {k}", k, FULL, ORDER, "<",
-                     paper=Reference("the full model suppresses artefacts in boundaries", FIG7))
-                for k in RING]
     return [Spec(f"Fig. 7: the full model suppresses boundary artefacts (lowest ring {text[k]}, "
                  f"{k})", k, FULL, ORDER, "<",
                  paper=Reference("the full model suppresses colour discrepancy and artefacts in "
                                  "boundaries", FIG7)) for k in RING]
-
-
-def _all_ran(specs: list[Spec], has) -> list[Spec]:
-    """The specs whose metric every one of the four variants reports (``has(v, k)``)."""
-    return [sp for sp in specs if all(has(v, sp.metric) for v in ORDER)]
-
-
-def table2_claims(table: dict[str, dict[str, Stat]], fid_key: str) -> list[Claim]:
-    """Table II's claims (:func:`table2_specs`) from the aggregate over seeds (Welch)."""
-    return welch_claims(_all_ran(table2_specs(fid_key), lambda v, k: k in table.get(v, {})),
-                        table, WHY)
-
-
-def boundary_claims(table: dict[str, dict[str, Stat]]) -> list[Claim]:
-    """Fig. 7's claims (:func:`boundary_specs`) from the aggregate over seeds (Welch)."""
-    return welch_claims(_all_ran(boundary_specs(), lambda v, k: k in table.get(v, {})), table,
-                        WHY)
-
-
-def paired_claims(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]:
-    """Table II's and Fig. 7's claims again, decided over *matched* seeds: seed s fixes the data
-    order, the mask stream and the stage-1 run for every variant, so the per-seed differences
-    drop the spread the four variants share (:func:`compare_paired`, :func:`best_paired`)."""
-    def has(v, k):
-        return v in paired_values(rows, k)
-
-    return _paired(_all_ran(table2_specs(fid_key), has) + _all_ran(boundary_specs(True), has),
-                   rows, WHY, text=lambda t: t.replace("Table II: ", "Table II (paired): ", 1))
 
 
 def claims(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]:
@@ -323,8 +290,8 @@ def plot_variants(methods: dict[str, Any], images, masks, n: int = 4, width: int
 
 
 __all__ = ["CONTRASTIVE", "EVAL_N", "FULL", "LOWER", "METRICS", "NAMES", "ORDER", "RING", "SHARED",
-           "T2", "T2_SOURCE", "VARIANTS", "boundary_claims", "load_methods", "multiscale_outputs",
-           "paired_claims", "paper_metrics", "paper_rows", "plot_multiscale", "plot_retrieval",
+           "T2", "T2_SOURCE", "VARIANTS", "boundary_specs", "claims", "load_methods",
+           "multiscale_outputs", "paper_metrics", "paper_rows", "plot_multiscale", "plot_retrieval",
            "plot_variants",
-           "retrieval_curves", "run_stage1", "run_table2", "stage1_cell", "stage1_claim",
-           "stage1_dir", "table2_cell", "table2_claims"]
+           "retrieval_curves", "run_stage1", "run_table2", "stage1_cell", "stage1_claims",
+           "stage1_dir", "table2_cell", "table2_specs"]
