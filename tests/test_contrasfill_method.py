@@ -146,18 +146,20 @@ def test_experiment_claims_welch_and_paired_from_synthetic_rows():
     not run give no claims."""
     from ci_inpaint.experiments import aggregate
     from ci_inpaint.experiments import contrasfill as exp
+    from ci_inpaint.experiments.claims import welch_claims
 
     shift = (0.0, 30.0, -25.0)
     rows = [{"variant": v, "seed": s, "kffa": 50 + shift[s] + (2.0 if v == "contrasfill" else 0)
              + 0.1 * ((s + i) % 2), "lpips": 0.2, "kffa_known_varied": 60 + shift[s],
              "kffa_known_fixed": 55 + shift[s] + 0.1 * s}
             for i, v in enumerate(("contrasfill", "comod")) for s in range(3)]
-    welch = {c.text: c for c in exp.claims(aggregate(rows), "fid_x")}
-    paired = {c.text: c for c in exp.paired_claims(rows, "fid_x")}
-    k = "ContrasFill has a larger KFFA than CoModGAN"
-    assert welch[f"Table 1: {k}"].verdict == "inconclusive"
-    assert paired[f"Table 1 (paired): {k}"].verdict == "holds"
-    t2 = [c for t, c in paired.items() if t.startswith("Table 2 (paired)")]
-    assert len(t2) == 1 and t2[0].verdict == "holds" and "varied - fixed" in t2[0].ours
-    assert set(welch) == {t.replace(" (paired)", "") for t in paired}  # same claims, both ways
-    assert not any("ContrasFill-1" in t or "concat" in t for t in paired)  # those did not run
+    welch = {c.text: c for c in welch_claims(exp.specs("fid_x"), aggregate(rows))}
+    both = {c.text: c for c in exp.claims(rows, "fid_x")}  # Welch and paired; paired decides
+    k = "Table 1: ContrasFill has a larger KFFA than CoModGAN"
+    assert welch[k].verdict == "inconclusive"
+    assert both[k].verdict == "holds" and set(both[k].tests) == {"welch", "paired"}
+    t2 = [c for t, c in both.items() if t.startswith("Table 2")]
+    assert len(t2) == 1 and t2[0].verdict == "holds" and "varied - fixed" in t2[0].tests["paired"]
+    assert set(welch) == set(both)  # the same claims
+    assert not any("ContrasFill-1" in t or "concat" in t for t in both)  # those did not run
+    assert exp.decided_claims is exp.claims  # the first name of the decided claims

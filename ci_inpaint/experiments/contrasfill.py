@@ -14,8 +14,7 @@ from typing import Any
 
 import torch
 
-from .claims import Claim, Reference, Spec, decide, welch_claims
-from .claims import paired_claims as _paired
+from .claims import Claim, Reference, Spec, decide
 from .grid import Cell, run_grid
 from .stats import Stat
 
@@ -140,23 +139,15 @@ def specs(fid_key: str) -> list[Spec]:
     return out
 
 
-def claims(t: dict[str, dict[str, Stat]], fid_key: str) -> list[Claim]:
-    """:func:`specs`' claims from the aggregate over seeds (Welch); claims of variants or
+def claims(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]:
+    """Every claim of :func:`specs` once, with the Welch and the paired test (:func:`decide`):
+    seed s fixes the data order and the evaluation inputs of every variant, and the two sides of
+    a Table 2 or Fig. 6 claim are measured on the same model of a seed. Claims of variants or
     metrics that did not run are left out."""
-    return welch_claims(specs(fid_key), t, WHY)
-
-
-def paired_claims(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]:
-    """The same claims decided over *matched* seeds (:func:`compare_paired`): seed s fixes the
-    data order and the evaluation inputs of every variant, and the two sides of a Table 2 or
-    Fig. 6 claim are measured on the same model of a seed."""
-    return _paired(specs(fid_key), rows, WHY,
-                   text=lambda t: "{} (paired): {}".format(*t.split(": ", 1)))
-
-
-def decided_claims(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]:
-    """Every claim once, with the Welch and the paired test (:func:`decide`)."""
     return decide(specs(fid_key), rows, why=WHY)
+
+
+decided_claims = claims  # the name the decide-based claims had first
 
 
 # ----------------------------------------------------------------------------- figures
@@ -258,6 +249,6 @@ def plot_disentanglement(t: dict[str, dict[str, Stat]], names):
     return fig, rows, labels
 
 
-__all__ = ["ALL", "EVAL", "NAMES", "T1", "T2", "T3", "TABLE1", "TABLE3", "cell_fn", "claims", "decided_claims", "paired_claims", "specs",
+__all__ = ["ALL", "EVAL", "NAMES", "T1", "T2", "T3", "TABLE1", "TABLE3", "cell_fn", "claims", "decided_claims", "specs",
            "paper_metrics", "plot_disentanglement", "plot_grid", "plot_pairs", "run",
            "table_rows", "variants"]
