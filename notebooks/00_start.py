@@ -19,9 +19,9 @@ out_dir = ""  # empty: runs/notebooks/00_start-<profile>
 data_root = ""  # empty: bundled data; else a dataset folder prepared by data_scripts/
 
 # %%
-from ci_inpaint.notebooks import check_parameters
+from ci_inpaint.notebooks import Notebook
 
-check_parameters(globals(), "00_start")  # each parameter has its default's type
+nb = Notebook.start(globals())  # name, parameter types, out folder, clock
 
 import platform
 
@@ -32,17 +32,10 @@ import ci_inpaint
 from ci_inpaint.data.catalog import dataset_table
 from ci_inpaint.experiments import fact
 from ci_inpaint.methods import get_method, method_names
-from ci_inpaint.notebooks import (
-    list_notebooks,
-    markdown_table,
-    notebooks_dir,
-    resolve_out_dir,
-    write_summary,
-)
+from ci_inpaint.notebooks import list_notebooks, markdown_table, notebooks_dir
 from ci_inpaint.toolchain.runner import TIME_LIMITS
 from ci_inpaint.weights import status_rows
 
-out = resolve_out_dir("00_start", out_dir, profile)
 print(f"ci_inpaint {ci_inpaint.__version__} · Python {platform.python_version()} · "
       f"torch {torch.__version__} · CUDA available: {torch.cuda.is_available()}")
 
@@ -151,19 +144,17 @@ weights = status_rows()
 display(Markdown(markdown_table(weights, ["name", "present", "file", "used_by", "path", "url"])))
 
 # %%
-metrics = {
-    "notebooks": len(notebook_rows),
-    "methods_registered": len(method_rows),
-    "datasets_present": sum(r["present"] is True for r in datasets),
-    "datasets_total": sum(r["present"] is not None for r in datasets),  # user data not counted
-    "weights_present": sum(bool(r["present"]) for r in weights),
-    "weights_total": len(weights),
-}
+nb.metric("notebooks", len(notebook_rows))
+nb.metric("methods_registered", len(method_rows))
+nb.metric("datasets_present", sum(r["present"] is True for r in datasets))
+nb.metric("datasets_total", sum(r["present"] is not None for r in datasets))  # not user data
+nb.metric("weights_present", sum(bool(r["present"]) for r in weights))
+nb.metric("weights_total", len(weights))
 offline = [r for r in datasets if r["kind"] in ("bundled", "synthetic")]
-claims = [fact("every bundled and synthetic dataset is present without a download",
-                all(bool(r["present"]) for r in offline) and bool(offline),
-                ours=f"{sum(bool(r['present']) for r in offline)} of {len(offline)} present")]
-path = write_summary(out, "00_start", metrics, claims=claims, profile=profile)
-print(markdown_table([metrics]))
-print(f"summary written to {path.name} in out_dir")
-assert claims[0].verdict == "holds", "a bundled dataset is missing: reinstall with `make test`"
+(claim,) = nb.claims([fact("every bundled and synthetic dataset is present without a download",
+                           all(bool(r["present"]) for r in offline) and bool(offline),
+                           ours=f"{sum(bool(r['present']) for r in offline)} of {len(offline)} "
+                                "present")])
+print(markdown_table([nb.metrics]))
+nb.finish()  # summary.json and the tally
+assert claim.verdict == "holds", "a bundled dataset is missing: reinstall with `make test`"
