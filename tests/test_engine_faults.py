@@ -275,11 +275,11 @@ def test_resume_tolerates_a_torn_last_log_line_and_trims_atomically(tmp_path, mo
     train("toy_regression", "smoke", d, steps=5, **SMOKE)
     with (d / "metrics.jsonl").open("a") as f:
         f.write('{"step": 6, "mse": 0.1}\n{"step": 7, "ms')  # a kill mid-write
-    import ci_inpaint.engine as engine
+    import ci_inpaint.engine.logbook as logbook
 
     writes = []
-    real = engine.atomic_write_text
-    monkeypatch.setattr(engine, "atomic_write_text", lambda p, t: (writes.append(p.name), real(p, t)))
+    real = logbook.atomic_write_text
+    monkeypatch.setattr(logbook, "atomic_write_text", lambda p, t: (writes.append(p.name), real(p, t)))
     train("toy_regression", "smoke", d, steps=10, resume=True, **SMOKE)
     assert "metrics.jsonl" in writes  # the trim goes through an atomic replace
 
