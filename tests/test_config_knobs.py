@@ -79,3 +79,26 @@ def test_presets_are_resolved_before_the_config_is_used():
     assert resolve_config(_Cfg, "quick").lam == 1.0
     assert resolve_config(_Cfg, "quick", {"mode": "b"}).lam == 10.0
     assert resolve_config(_Cfg, "quick", {"lam": 3}).lam == 3.0
+
+
+def test_a_fastcut_run_records_its_preset_values_and_resumes(tmp_path):
+    """config.yaml and the checkpoint hold the values a fastcut run used (not -1 / "auto"), and
+    a resume (same knobs, or from config.yaml) is accepted against them."""
+    import torch
+    import yaml
+
+    from ci_inpaint.engine import train
+
+    d = tmp_path / "fast"
+    train("cut", "smoke", d, steps=2, cut_mode="fastcut", progress="off")
+    saved = yaml.safe_load((d / "config.yaml").read_text())
+    assert (saved["lambda_nce"], saved["nce_idt"], saved["flip_equivariance"]) == (10.0, "off", "on")
+    ckpt = torch.load(d / "checkpoints" / "last.pt", weights_only=False)
+    assert {k: ckpt["config"][k] for k in ("lambda_nce", "nce_idt", "flip_equivariance")} == \
+        {"lambda_nce": 10.0, "nce_idt": "off", "flip_equivariance": "on"}
+    res = train("cut", "smoke", d, steps=3, cut_mode="fastcut", progress="off", resume=True)
+    assert res.steps_done == 3 and not (d / "resumes.jsonl").exists()
+    assert yaml.safe_load((d / "config.yaml").read_text()) == {**saved, "steps": 3}
+    res = train("cut", "smoke", d, steps=4, config_file=d / "config.yaml", resume=True,
+                progress="off")
+    assert res.steps_done == 4 and res.cfg.lambda_nce == 10.0
