@@ -173,7 +173,7 @@ def test_run_images_grid_rows_fid_counts_and_resume(tmp_path, monkeypatch):
     table = aggregate(rows)
     assert set(table) == {"none", "divco"} and table["divco"]["ndb_mean"].n == 1
     G = divco_images.generator_of(load_run(tmp_path / rows[1]["run"]))
-    assert sample(G, [1], 2).shape == (2, 3, 32, 32)
+    assert sample(G, [1], 2).shape == (2, 1, 32, 32)  # grey digits: one channel (no colour cast)
     assert (tmp_path / "none-s0" / "checkpoints" / "last.pt").is_file()
     monkeypatch.setattr(divco_images, "evaluate_run", None)  # a second call evaluates nothing
     monkeypatch.setattr("ci_inpaint.methods.divco_images.evaluate_run", None)  # re-export

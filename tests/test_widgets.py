@@ -154,7 +154,7 @@ def test_class_latent_grid_rows_are_classes_and_columns_codes(divco):
 
     z = torch.randn(3, divco.cfg.z_dim, generator=torch.Generator().manual_seed(0))
     grid = class_latent_grid(divco, [7, 2], z)
-    assert grid.shape == (2, 3, 3, 32, 32)
+    assert grid.shape == (2, 3, 1, 32, 32)  # grey digits: one channel
     for i, c in enumerate([7, 2]):
         for j in range(3):
             one = sample(divco, [c], 1, z=z[j:j + 1])
@@ -181,7 +181,7 @@ def test_divco_state_walk_codes_and_controls(divco):
     g_half = st.render()
     st.t = 0.0
     g_0 = st.render()
-    assert g_half.shape == (10, 3, 3, 32, 32) and not torch.allclose(g_half, g_0)
+    assert g_half.shape == (10, 3, 1, 32, 32) and not torch.allclose(g_half, g_0)
     torch.testing.assert_close(g_0[:, 1], st.render()[:, 1])  # deterministic
     first = st.z0[:2].clone()
     st.set_n_codes(5)

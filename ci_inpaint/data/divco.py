@@ -10,8 +10,10 @@ from ..errors import ConfigError
 DATASETS = ("digits", "cifar10", "class_folder")
 
 
-def load_dataset(name: str, split: str = "train", data_root: str = "") -> torch.utils.data.Dataset:
-    """The labelled 32x32 dataset of ``name``: digits (bundled), cifar10, class_folder."""
+def load_dataset(name: str, split: str = "train", data_root: str = "",
+                 channels: int = 3) -> torch.utils.data.Dataset:
+    """The labelled 32x32 dataset of ``name``: digits (bundled), cifar10, class_folder, with
+    ``channels`` 1 (grey) or 3."""
     from .bundled import Digits
     from .catalog import get_dataset
 
@@ -19,9 +21,12 @@ def load_dataset(name: str, split: str = "train", data_root: str = "") -> torch.
         raise ConfigError(f"dataset {name!r} is not supported by divco: use one of "
                           f"{', '.join(DATASETS)} (e.g. --set dataset=digits)")
     if name == "digits":
-        return Digits(split, size=32, channels=3)
+        return Digits(split, size=32, channels=channels)
     # cifar10 without its batches: get_dataset raises a DataError naming data_scripts/cifar10.py
-    return get_dataset(name, split, 32, data_root=data_root or None)
+    ds = get_dataset(name, split, 32, data_root=data_root or None)
+    if channels != 3:
+        raise ConfigError(f"channels={channels}: dataset {name} is colour, pass --set channels=3")
+    return ds
 
 
 def _labels_of(ds) -> torch.Tensor:

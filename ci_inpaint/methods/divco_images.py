@@ -31,6 +31,12 @@ One step: a D step (real vs G(z, y) for a fresh z, BCE) then a G step (non-satur
 fakes + the regulariser), each through ``ctx.optimize``. All noise comes from the global torch
 RNG (exact resume). Data: the bundled ``digits`` (smoke/quick) or CIFAR-10 (full).
 
+``channels``: grey data get a 1-channel G and D (``channels=1``, the default for digits). With
+3 channels on grey digits, D learns early that real images have equal channels only as well
+as its width lets it, and L_contra (like any diversity term) is cheapest to satisfy by
+spreading the samples along the colour axes D judges least: that was the pink cast of
+DivCo's samples in earlier runs. One channel leaves no such axis.
+
 Choices and where they differ from the paper/code (all are config knobs):
 * The G adversarial term of ``divco`` uses the query images of the contrastive pass (the
   official code adds a second fake batch); ``mode_seeking`` applies it to both of its fake
@@ -86,6 +92,7 @@ FORMS = {"paper": {}, "code": {"normalize": False, "reduction": "sum", "encoder_
 class DivCoImagesConfig(TrainConfig):
     dataset: str = knob("digits", choices=DATASETS)  # digits (bundled, smoke/quick) | cifar10 (full; needs the batches) | class_folder
     regularizer: str = knob("divco", choices=REGULARIZERS)  # none (DCGAN) | mode_seeking (MSGAN) | divco
+    channels: int = knob(1, range="[1, 3]")  # 1 (grey digits) or 3 (CIFAR-10, class folders): the channels G makes and D sees
     lambda_contra: float = knob(1.0, range=">= 0")  # weight of L_contra (Eq. 3); paper: 1
     tau: float = knob(1.0, range="> 0")  # temperature of Eq. 2; paper: 1
     radius: float = knob(0.001, range=">= 0")  # R: positives in z + U[-R, R]; paper: 0.001 for z = 100
@@ -112,7 +119,7 @@ class DivCoImagesConfig(TrainConfig):
         "quick": {"steps": 320, "batch_size": 32, "width": 16, "lr": 8e-4, "contra_queries": 8,
                   "log_every": 40, "ckpt_every": 320},
         # full: the paper's setting; 200 epochs of CIFAR-10's 50k at batch 32 (the DivCo code's n_ep)
-        "full": {"dataset": "cifar10", "steps": 312_500, "batch_size": 32, "width": 128,
+        "full": {"dataset": "cifar10", "channels": 3, "steps": 312_500, "batch_size": 32, "width": 128,
                  "log_every": 100, "ckpt_every": 5000, "eval_every": 25_000,
                  "eval_n_per_class": 1000, "eval_k": 50},
     }
@@ -132,13 +139,15 @@ class DivCoImages(Method):
 
     @classmethod
     def check_config(cls, cfg: DivCoImagesConfig) -> None:
+        if cfg.channels not in (1, 3):
+            raise ConfigError(f"channels={cfg.channels}: use 1 (grey) or 3 (colour)")
         if cfg.data_root and cfg.dataset == "digits":
             raise ConfigError(f"data_root={cfg.data_root!r} is not read by dataset=digits (bundled): "
                               "drop data_root, or pick dataset=cifar10 or class_folder")
 
     def __init__(self, cfg: DivCoImagesConfig, device: torch.device):
         super().__init__(cfg, device)
-        self.dataset = load_dataset(cfg.dataset, "train", cfg.data_root)
+        self.dataset = load_dataset(cfg.dataset, "train", cfg.data_root, cfg.channels)
         self.n_classes = int(_labels_of(self.dataset).max()) + 1
         channels = self.dataset[0]["image"].shape[0]
         self.G = CondGenerator(cfg.z_dim, self.n_classes, cfg.width, channels).to(device)
