@@ -37,6 +37,7 @@ from ..errors import ConfigError
 _MODULES: dict[str, str] = {
     "divco_toy": "ci_inpaint.methods.divco_toy",
     "divco": "ci_inpaint.methods.divco_images",
+    "divco_paired": "ci_inpaint.methods.divco_paired",
     "toy_regression": "ci_inpaint.methods.toy_regression",
     "cut": "ci_inpaint.methods.cut",
     "monce": "ci_inpaint.methods.cut",  # CUT with contrast=monce by default
