@@ -309,7 +309,7 @@ def test_image_sweep_picks_each_familys_lowest_fid():
     assert exp.family("divco-code@1") == "divco" and exp.family("none") == "none"
 
 
-def test_image_claims_paired_use_matched_seeds():
+def test_image_claims_decided_use_matched_seeds():
     from ci_inpaint.experiments import HOLDS, INCONCLUSIVE, aggregate, paired_values
     from ci_inpaint.experiments import divco as exp
 
@@ -322,10 +322,11 @@ def test_image_claims_paired_use_matched_seeds():
     assert paired_values(rows, "fid_x")["divco"] == {0: 18.0, 1: 28.0, 2: 38.0}
     # Welch cannot see through the shared seed effect; the matched differences can
     assert {c.verdict for c in exp.image_claims(aggregate(rows), "fid_x")} == {INCONCLUSIVE}
-    paired = exp.image_claims_paired(rows, "fid_x")
+    paired = exp.image_claims_decided(rows, "fid_x")  # one claim each, the paired test decides
     assert [c.verdict for c in paired] == [HOLDS, HOLDS, HOLDS]
     assert "over 3 matched seeds" in paired[0].evidence and paired[2].paper.source == exp.T4_SOURCE
-    assert exp.image_claims_paired([r for r in rows if r["variant"] != "none"], "fid_x") == []
+    assert all("Welch" in c.evidence for c in paired)  # ... with Welch beside it
+    assert exp.image_claims_decided([r for r in rows if r["variant"] != "none"], "fid_x") == []
 
 
 def test_member_seeds_give_one_init_per_replica_seed_wherever_the_member_sits():
@@ -360,7 +361,7 @@ def test_member_seeds_give_one_init_per_replica_seed_wherever_the_member_sits():
         DivCoToy.validate(DivCoToyConfig(members="none@0", member_seeds="zero"))
 
 
-def test_toy_claims_paired_pair_the_regularisers_by_seed():
+def test_toy_claims_decided_pair_the_regularisers_by_seed():
     """Seed s shifts every regulariser's high-quality share alike (one init per seed); DivCo's
     is 0.05 higher in every seed: Welch cannot see it, the paired interval can. Equal mode
     counts in every seed: "DivCo covers more" does not hold (as Welch's rule says)."""
@@ -371,18 +372,19 @@ def test_toy_claims_paired_pair_the_regularisers_by_seed():
     rows = [{"reg": r, "variant": r, "seed": s, "modes_covered": 16.0, "wrong_mass": 0.0, "on_mode": 0.5,
              "high_quality": 0.5 + shift[s] + (0.05 if r == "divco" else 0.001 * i * (s % 2))}
             for i, r in enumerate(exp.TOY_REGS) for s in range(5)]
-    paired = {c.text: c for c in exp.toy_claims_paired(rows)}
-    hq = paired["toy (paired): DivCo has the largest share of high-quality samples"]
-    assert hq.verdict == "holds"
+    paired = {c.text: c for c in exp.toy_claims_decided(rows, 16)}
+    hq = paired["toy: DivCo has the largest share of high-quality samples of the four"]
+    assert hq.verdict == "holds" and "matched seeds" in hq.evidence
     welch = exp.toy_claims(aggregate(rows, exp.TOY_KEYS), 16)
     assert [c.verdict for c in welch if "largest share" in c.text] == ["inconclusive"]
-    assert paired["Fig. 1 (paired): DivCo covers more modes than the plain GAN"].verdict \
+    assert paired["DivCo covers more modes than the plain GAN (fixes mode dropping)"].verdict \
         == "does not hold"
-    assert exp.toy_claims_paired([r for r in rows if r["reg"] != "none"]) == []
+    assert not any("plain GAN" in t for t in
+                   (c.text for c in exp.toy_claims_decided([r for r in rows if r["reg"] != "none"], 16)))
     assert not any("mode width" in t for t in paired)  # rows without the width: no claim
     for r in rows:  # DivCo's modes 0.1 nearer the real width in every seed, a shared seed effect
         r["width_error"] = 0.5 + shift[r["seed"]] / 2 - (0.1 if r["reg"] == "divco" else 0.0)
-    width = [c for c in exp.toy_claims_paired(rows) if "mode width" in c.text]
-    assert len(width) == 1 and width[0].verdict == "holds" and "(paired)" in width[0].text
+    width = [c for c in exp.toy_claims_decided(rows, 16) if "mode width" in c.text]
+    assert len(width) == 1 and width[0].verdict == "holds" and "matched seeds" in width[0].evidence
     welch = [c for c in exp.toy_claims(aggregate(rows, exp.TOY_KEYS), 16) if "mode width" in c.text]
     assert len(welch) == 1 and welch[0].verdict == "inconclusive"

@@ -21,12 +21,8 @@ from .claims import (
     Claim,
     Reference,
     Spec,
-    best_paired,
-    compare_paired,
     decide,
-    paired_values,
     welch_claims,
-    with_why,
 )
 from .grid import Cell, run_grid
 from .runs import load_run
@@ -317,39 +313,6 @@ def toy_claims_decided(rows: list[dict[str, Any]], n_modes: int) -> list[Claim]:
     return decide(toy_specs(n_modes), rows, by="reg", why=TOY_WHY)
 
 
-def toy_claims_paired(rows: list[dict[str, Any]]) -> list[Claim]:
-    """Fig. 1's comparisons over *matched* seeds: seed s starts all four regularisers from the
-    same G and D (``member_seeds``), so :func:`compare_paired` / :func:`best_paired` on the
-    per-seed values of ``rows`` (one row per regulariser and seed, each at its tuned lambda)."""
-    def vals(key: str) -> dict[str, dict[int, float]]:
-        return paired_values(rows, key, by="reg")
-
-    modes, wrong, hq = vals("modes_covered"), vals("wrong_mass"), vals("high_quality")
-    if not all(r in modes for r in TOY_REGS):
-        return []
-    fig = FIG1_SOURCE
-    claims = [
-        compare_paired("Fig. 1 (paired): DivCo covers more modes than the plain GAN",
-                       modes["divco"], modes["none"], ">", ("DivCo", "none"),
-                       Reference("DivCo alleviates mode collapse (Sec. 1)", fig)),
-        compare_paired("Fig. 1(b) (paired): latent regression covers fewer modes than DivCo",
-                       modes["regression"], modes["divco"], "<", ("regression", "DivCo"),
-                       Reference("fewer modes (qualitative)", fig)),
-        compare_paired("Fig. 1(c) (paired): mode seeking puts more mass on the other class's "
-                       "modes than DivCo", wrong["mode_seeking"], wrong["divco"], ">",
-                       ("mode seeking", "DivCo"), Reference("ignores the class (qualitative)", fig)),
-        best_paired("toy (paired): DivCo has the largest share of high-quality samples", hq,
-                    "divco", lower=False,
-                    paper=Reference("unbiased distribution (qualitative)", fig)),
-    ]
-    width = vals("width_error")
-    if "divco" in width and "none" in width:
-        claims.append(compare_paired(WIDTH_TEXT.replace("toy:", "toy (paired):"),
-                                     width["divco"], width["none"], "<", ("DivCo", "none"),
-                                     WIDTH_REF))
-    return with_why(claims, TOY_WHY)
-
-
 def image_specs(fid_key: str) -> list[Spec]:
     """Tables 3-4's statements, variants named as the paper (DCGAN = none, MSGAN =
     mode_seeking, DivCo = divco)."""
@@ -384,30 +347,6 @@ def image_claims_decided(rows: list[dict[str, Any]], fid_key: str) -> list[Claim
     MSGAN and DivCo starts from the same weights and data order)."""
     named = [{**r, "variant": NAMES.get(r["variant"], r["variant"])} for r in rows]
     return decide(image_specs(fid_key), named, why=IMG_WHY)
-
-
-def image_claims_paired(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]:
-    """Tables 3-4's statements over *matched* seeds (seed s of DCGAN, MSGAN and DivCo starts
-    from the same initial weights and data order): :func:`compare_paired` / :func:`best_paired`
-    on the per-seed values of ``rows`` (variant = the family: none | mode_seeking | divco)."""
-    def vals(key: str) -> dict[str, dict[int, float]]:
-        return {NAMES[r]: v for r, v in paired_values(rows, key).items()}
-
-    ndb, jsd, fid = vals("ndb_mean"), vals("jsd_mean"), vals(fid_key)
-    if not all(len(v) == len(IMG_REGS) for v in (ndb, jsd, fid)):
-        return []
-    ref = {m: ", ".join(f"{NAMES[r]} {round(paper_mean(T3[m][r]), 4):g}" for r in IMG_REGS)
-           for m in ("ndb", "jsd")}
-    claims = [
-        compare_paired("Table 3 (paired): DivCo has a lower mean NDB than DCGAN", ndb["DivCo"],
-                       ndb["DCGAN"], "<", ("DivCo", "DCGAN"), Reference(ref["ndb"], T3_SOURCE)),
-        best_paired("Table 3 (paired): DivCo has a lower mean JSD than DCGAN and MSGAN", jsd,
-                    "DivCo", paper=Reference(ref["jsd"], T3_SOURCE)),
-        best_paired(f"Table 4 (paired): DivCo has the lowest FID of the three ({fid_key})", fid,
-                    "DivCo", paper=Reference(", ".join(f"{NAMES[r]} {T4_FID[r][0]:g}"
-                                                       for r in IMG_REGS), T4_SOURCE)),
-    ]
-    return with_why(claims, IMG_WHY)
 
 
 # ----------------------------------------------------------------------------- figures
@@ -448,6 +387,6 @@ def plot_fig1(methods: dict[str, Any], n: int = 1500):
 
 __all__ = ["FID_N", "IMG_REGS", "NAMES", "NDB", "T3", "T4_FID", "TOY_KEYS", "TOY_LAMBDAS",
            "TOY_REGS", "best_lambdas", "best_settings", "family", "fig1_members", "image_cell",
-           "image_claims_decided", "image_claims_paired", "image_specs", "image_variants", "run_image_sweep", "image_claims", "load_methods",
+           "image_claims_decided", "image_specs", "image_variants", "run_image_sweep", "image_claims", "load_methods",
            "paper_mean", "paper_metrics", "plot_fig1", "run_fig1", "run_images", "toy_claims",
-           "toy_claims_decided", "toy_claims_paired", "toy_specs", "toy_members_cell", "toy_score", "toy_variant", "variants"]
+           "toy_claims_decided", "toy_specs", "toy_members_cell", "toy_score", "toy_variant", "variants"]
