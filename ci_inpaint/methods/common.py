@@ -55,4 +55,13 @@ def generator_of(obj) -> nn.Module:
                     f"got {type(obj).__name__}")
 
 
-__all__ = ["eval_mode", "frozen", "generator_of"]
+def in_batches(fn, image, hole, device, batch_size: int = 64):
+    """``fn(x, m)`` over (image, hole) rows in chunks of ``batch_size`` on ``device``; the
+    results concatenated on the CPU in fp32 (what the inpainting methods' ``inpaint`` returns)."""
+    import torch
+
+    return torch.cat([fn(image[i:i + batch_size].to(device), hole[i:i + batch_size].to(device)
+                         ).float().cpu() for i in range(0, len(image), batch_size)])
+
+
+__all__ = ["eval_mode", "frozen", "generator_of", "in_batches"]

@@ -59,7 +59,7 @@ from ..losses.moco import KeyQueue, moco_loss, momentum_update
 from ..losses.perceptual import perceptual_loss, style_loss, term_name, vgg_features
 from ..nn.daf import Critic, DAFGenerator, SiameseBranch, masked_input
 from . import Method, path_digests, register
-from .common import frozen
+from .common import frozen, in_batches
 
 BUNDLED = ("photos", "lfw")
 STAGE1_DATA = BUNDLED + ("folder",)
@@ -350,12 +350,10 @@ class DAFInpaint(_DAFMethod):
     @torch.no_grad()
     def inpaint(self, image: Tensor, hole: Tensor, batch_size: int = 64) -> Tensor:
         """Composites hole * Y_hat^1 + (1 - hole) * x, on CPU, clamped to [-1, 1]."""
-        out = []
-        for i in range(0, len(image), batch_size):
-            x, m = image[i:i + batch_size].to(self.device), hole[i:i + batch_size].to(self.device)
-            y = self.G(x, m)[0].clamp(-1, 1)
-            out.append((m * y + (1 - m) * x).float().cpu())
-        return torch.cat(out)
+        def composite(x: Tensor, m: Tensor) -> Tensor:
+            return m * self.G(x, m)[0].clamp(-1, 1) + (1 - m) * x
+
+        return in_batches(composite, image, hole, self.device, batch_size)
 
     def evaluate(self, ctx):
         """L1 ([0, 1] scale), PSNR, SSIM and the boundary ring of composites on 32 fixed

@@ -67,7 +67,7 @@ from ..losses.scat import (
 from ..nn.aot import UPSAMPLE, AOTGenerator
 from ..nn.unet_d import SIZES, ProjectionMLP, UNetDiscriminator
 from . import Method, register
-from .common import frozen
+from .common import frozen, in_batches
 
 VARIANTS = ("baseline", "scat", "text", "full")  # Table 3: Baseline, -1, -2, Proposed
 DATASETS = ("photos", "celeba", "places2")
@@ -252,12 +252,8 @@ class SCAT(Method):
     @torch.no_grad()
     def inpaint(self, image: Tensor, hole: Tensor, batch_size: int = 64) -> Tensor:
         """Composites x_bar for (image, hole) rows, on CPU, in [-1, 1]."""
-        out = []
-        for i in range(0, len(image), batch_size):
-            x = image[i:i + batch_size].to(self.device)
-            m = hole[i:i + batch_size].to(self.device)
-            out.append(self.composite(self.G(x, m), x, m).clamp(-1, 1).float().cpu())
-        return torch.cat(out)
+        return in_batches(lambda x, m: self.composite(self.G(x, m), x, m).clamp(-1, 1),
+                          image, hole, self.device, batch_size)
 
     @torch.no_grad()
     def segment(self, image: Tensor) -> Tensor:
