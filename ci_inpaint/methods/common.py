@@ -1,11 +1,12 @@
 """GAN helpers shared by the methods: freeze a net for the other player's step, evaluate in eval
-mode, and find the generator inside a method or a run."""
+mode, find the generator inside a method or a run, and run inference in batches."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import torch
 from torch import nn
 
 
@@ -58,8 +59,6 @@ def generator_of(obj) -> nn.Module:
 def in_batches(fn, image, hole, device, batch_size: int = 64):
     """``fn(x, m)`` over (image, hole) rows in chunks of ``batch_size`` on ``device``; the
     results concatenated on the CPU in fp32 (what the inpainting methods' ``inpaint`` returns)."""
-    import torch
-
     return torch.cat([fn(image[i:i + batch_size].to(device), hole[i:i + batch_size].to(device)
                          ).float().cpu() for i in range(0, len(image), batch_size)])
 
