@@ -163,3 +163,46 @@ def test_experiment_claims_welch_and_paired_from_synthetic_rows():
     assert set(welch) == set(both)  # the same claims
     assert not any("ContrasFill-1" in t or "concat" in t for t in both)  # those did not run
     assert exp.decided_claims is exp.claims  # the first name of the decided claims
+
+
+class _CodedFills:
+    """A stand-in method whose fill writes ``perm[class of k]`` into pixel (0, 0); with
+    ``flip`` the second round of every code (fills 4-7 of each 8) reads as class 0 instead."""
+
+    def __init__(self, perm, flip=False):
+        from types import SimpleNamespace
+
+        self.cfg, self.perm, self.flip = SimpleNamespace(num_classes=len(perm)), perm, flip
+        self.device = torch.device("cpu")
+
+    def known_codes(self, ids):
+        return torch.nn.functional.one_hot(torch.as_tensor(ids), len(self.perm)).float()
+
+    def unknown_codes(self, n, g):
+        return torch.randn(n, 2, generator=g)
+
+    def inpaint(self, x, m, k, u):
+        out = x.clone()
+        cls = torch.tensor(self.perm)[k.argmax(1)].float()
+        if self.flip:
+            cls[torch.arange(len(cls)) % 8 >= 4] = 0
+        out[:, 0, 0, 0] = cls
+        return out
+
+
+def _reader(c):
+    return lambda x: torch.nn.functional.one_hot(x[:, 0, 0, 0].round().long(), c).float()
+
+
+def test_known_fidelity_matches_codes_to_classes_by_assignment():
+    from ci_inpaint.evaluation.contrasfill import known_fidelity
+
+    items = {"image": torch.zeros(5, 3, 8, 8), "mask": torch.ones(5, 1, 8, 8)}
+    perm = [2, 0, 3, 1]  # no code maps to its own index
+    fd = known_fidelity(_CodedFills(perm), items, _reader(4), s=2)
+    assert fd["known_match"] == 1.0 and fd["known_match_identity"] == 0.0
+    assert fd["assignment"] == perm
+    # the second fill of each code is read as class 0: the code whose class is 0 keeps all its fills,
+    # each other code half of them (3 codes x 1/2 + 1 code x 1 over 4 codes = 5/8)
+    fd = known_fidelity(_CodedFills([0, 1, 2, 3], flip=True), items, _reader(4), s=2)
+    assert fd["known_match"] == pytest.approx(5 / 8) and fd["known_match_identity"] == pytest.approx(5 / 8)

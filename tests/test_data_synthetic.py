@@ -125,3 +125,18 @@ def test_bad_arguments():
         FactorShapes(4, num_classes=9)
     with pytest.raises(IndexError):
         FactorShapes(4)[4]
+
+
+def test_custom_scales_set_the_radius_and_keep_the_object_inside():
+    big = (0.22, 0.26, 0.30, 0.34)
+    ds = FactorShapes(80, 32, seed=3, num_classes=4, scales=big)
+    assert ds.factor_sizes[1] == 4
+    for i in range(len(ds)):
+        it = ds[i]
+        assert it["factor_values"][1] == pytest.approx(big[int(it["factors"][1])] * 32)
+        x0, y0, x1, y1 = it["box"].tolist()
+        assert x0 >= 0 and y0 >= 0 and x1 <= 32 and y1 <= 32 and x1 > x0
+    # the default is unchanged, and a radius outside the image is a one-line config error
+    assert FactorShapes(1, 32).scales == SCALE_FRACS
+    with pytest.raises(ConfigError, match="radius fractions"):
+        FactorShapes(1, 32, scales=(0.2, 0.6))

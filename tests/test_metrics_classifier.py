@@ -148,3 +148,22 @@ def test_noise_augmentation_keeps_a_judge_readable_through_noise(cache_root):
     again = train_factor_classifier("judge", x, y, noise=0.0, **kw)
     assert all(torch.equal(a, b) for a, b in zip(clean.state_dict().values(),
                                                   again.state_dict().values()))
+
+
+def test_config_key_changes_with_the_object_sizes_and_not_without_them():
+    from ci_inpaint.metrics.classifier import FactorClassifierConfig
+
+    base = FactorClassifierConfig(num_classes=4)
+    assert base.key() == FactorClassifierConfig(num_classes=4, scales=None).key()
+    big = FactorClassifierConfig(num_classes=4, scales=(0.22, 0.26, 0.3, 0.34))
+    assert big.key() != base.key()
+    assert FactorClassifierConfig(num_classes=4, batch_size=64).key() != base.key()
+
+
+def test_contrasfill_classifier_settings_reach_the_classifier_key():
+    from ci_inpaint.config import resolve_config
+    from ci_inpaint.methods.contrasfill import ContrasFillConfig, _scales_key, object_scales
+
+    cfg = resolve_config(ContrasFillConfig, "quick", {"object_scale": 0.22})
+    assert object_scales(cfg) == (0.22, 0.26, 0.3, 0.34) and _scales_key(cfg) == object_scales(cfg)
+    assert _scales_key(resolve_config(ContrasFillConfig, "quick")) is None  # default sizes

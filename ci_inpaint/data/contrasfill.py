@@ -42,14 +42,14 @@ class FaceBoxes(torch.utils.data.Dataset):
 def eval_items(method, n: int, seed: int = 7) -> dict[str, Tensor]:
     """``n`` held-out contexts (another FactorShapes seed than training) with their box holes:
     ``image``, ``mask``, ``label``, ``factors``."""
+    from ..methods.contrasfill import shapes
     from .inpaint import MaskedDataset, object_masks
-    from .synthetic import FactorShapes
 
     cfg = method.cfg
     if cfg.dataset != "factor_shapes":
         base = FaceBoxes(cfg.data_root, "test", cfg.resolution)
     else:
-        base = FactorShapes(n, size=cfg.resolution, seed=seed, num_classes=cfg.num_classes)
+        base = shapes(cfg, n, seed)
     ds = MaskedDataset(base, object_masks("box", dilate=1), seed=seed)
     items = [ds[i] for i in range(min(n, len(ds)))]
     return {key: torch.stack([it[key] for it in items]) for key in items[0]

@@ -99,7 +99,8 @@ class FactorShapes(Dataset):
     """``n`` images of one object (a shape or a digit glyph) on a seeded texture.
 
     Factors, each uniform and independent: class (the label, ``num_classes`` values), colour
-    (index into :data:`PALETTE`), scale (radius ``SCALE_FRACS[s] * size``), angle
+    (index into :data:`PALETTE`), scale (radius ``scales[s] * size``; ``scales`` defaults to
+    :data:`SCALE_FRACS`, larger ones make the class easier to read at 32 px), angle
     (``k * 2 pi / 8``), x and y (object centre on 8 evenly spaced positions that keep the
     whole object inside the image). Rendering: inside-tests (shapes) or bilinear sampling of
     the 8x8 glyph (digits, threshold 0.35) on a rotated meshgrid; no pixel loops.
@@ -114,19 +115,25 @@ class FactorShapes(Dataset):
     factor_sizes = (len(PALETTE), len(SCALE_FRACS), N_ANGLES, N_POS, N_POS)
 
     def __init__(self, n: int, size: int = 64, seed: int = 0, num_classes: int | None = None,
-                 kind: str = "shapes", precompute: bool = False):
+                 kind: str = "shapes", precompute: bool = False,
+                 scales: tuple[float, ...] | None = None):
         if kind not in ("shapes", "digits"):
             raise ConfigError(f"FactorShapes kind must be 'shapes' or 'digits', got {kind!r}")
         most = len(SHAPES) if kind == "shapes" else 10
         num_classes = most if num_classes is None else num_classes
         if not 2 <= num_classes <= most:
             raise ConfigError(f"num_classes={num_classes} for kind={kind!r}: use 2..{most}")
+        self.scales = tuple(float(f) for f in (scales or SCALE_FRACS))
+        if not all(0.05 <= f <= 0.45 for f in self.scales):
+            raise ConfigError(f"FactorShapes scales {self.scales} must be radius fractions in "
+                              "[0.05, 0.45] of the image side: e.g. (0.22, 0.26, 0.3, 0.34)")
+        self.factor_sizes = (len(PALETTE), len(self.scales), N_ANGLES, N_POS, N_POS)
         if size < 16:
             raise ConfigError(f"FactorShapes size {size} is too small: use 16 or more")
         self.n, self.size, self.seed, self.kind, self.num_classes = n, size, seed, kind, num_classes
         self.class_names = SHAPES[:num_classes] if kind == "shapes" else tuple(
             str(c) for c in range(num_classes))
-        margin = max(SCALE_FRACS) * size + 1
+        margin = max(self.scales) * size + 1
         self.positions = torch.linspace(margin, size - margin, N_POS)
         c = np.arange(size, dtype=np.float32) + 0.5
         self._grid = (c[None, :].repeat(size, 0), c[:, None].repeat(size, 1))  # (x, y)
@@ -157,7 +164,7 @@ class FactorShapes(Dataset):
         cls = int(torch.randint(self.num_classes, (), generator=gen))
         f = torch.stack([torch.randint(k, (), generator=gen) for k in self.factor_sizes])
         colour, s, a, ix, iy = f.tolist()
-        radius = SCALE_FRACS[s] * self.size
+        radius = self.scales[s] * self.size
         angle = a * 2 * math.pi / N_ANGLES
         cx, cy = float(self.positions[ix]), float(self.positions[iy])
         xx, yy = self._grid

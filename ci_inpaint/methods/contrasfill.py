@@ -106,8 +106,10 @@ class ContrasFillConfig(TrainConfig):
     feat_input: str = knob("composite", choices=("composite", "hole"))  # composite (the whole image to E_k/E_u) | hole (hole pixels only)
     impl: str = knob("scale", choices=("scale", "grouped"))  # scale (activation scaling) | grouped (per-sample kernels)
     known_encoder: str = ""  # celebamask_hq: TorchScript file, images in [-1,1] -> identity features
+    object_scale: float = knob(0.14, range="[0.05, 0.33]")  # factor_shapes: smallest object radius / side (4 sizes, +0.04 each)
     ek_n: int = knob(2000, range=">= 10")  # factor_shapes: images the frozen E_k classifier is trained on
     ek_epochs: int = knob(4, range=">= 1")
+    ek_batch: int = knob(128, range=">= 1")  # batch size of the classifiers' training
 
     PROFILES: ClassVar = {
         "smoke": {"steps": 4, "batch_size": 8, "n_known": 4, "n_unknown": 4, "width": 8,
@@ -125,6 +127,19 @@ class ContrasFillConfig(TrainConfig):
                  "ema_decay": 0.5 ** (16 / 10_000), "log_every": 100, "ckpt_every": 5000,
                  "tau": 0.1},
     }
+
+
+def object_scales(cfg: ContrasFillConfig) -> tuple[float, ...]:
+    """FactorShapes' four radius fractions: ``object_scale`` and three steps of 0.04."""
+    return tuple(round(cfg.object_scale + 0.04 * i, 4) for i in range(4))
+
+
+def shapes(cfg: ContrasFillConfig, n: int, seed: int, precompute: bool = False):
+    """The factor shapes of this config (training: seed 1; evaluation: other seeds)."""
+    from ..data import FactorShapes
+
+    return FactorShapes(n, size=cfg.resolution, seed=seed, num_classes=cfg.num_classes,
+                        precompute=precompute, scales=object_scales(cfg))
 
 
 def codes_per_batch(cfg: ContrasFillConfig) -> int:
@@ -166,7 +181,15 @@ def known_classifier(cfg: ContrasFillConfig, seed: int = 0, feat_dim: int = 128,
     return factor_classifier(factors=factors, num_classes=cfg.num_classes, n=cfg.ek_n,
                              size=cfg.resolution, input_size=min(cfg.resolution, 32),
                              epochs=cfg.ek_epochs, lr=3e-3, seed=seed, feat_dim=feat_dim,
-                             device=device)
+                             batch_size=cfg.ek_batch, scales=_scales_key(cfg), device=device)
+
+
+def _scales_key(cfg: ContrasFillConfig) -> tuple[float, ...] | None:
+    """None at FactorShapes' default sizes, so the classifiers cached before the knob stay."""
+    from ..data.synthetic import SCALE_FRACS
+
+    scales = object_scales(cfg)
+    return None if scales == SCALE_FRACS else scales
 
 
 # ----------------------------------------------------------------------------- method
@@ -215,12 +238,10 @@ class ContrasFill(Method):
 
     def __init__(self, cfg: ContrasFillConfig, device: torch.device):
         super().__init__(cfg, device)
-        from ..data import FactorShapes
         from ..data.inpaint import MaskedDataset, object_masks
 
         if cfg.dataset == "factor_shapes":
-            base = FactorShapes(cfg.n_train, size=cfg.resolution, seed=1,
-                                num_classes=cfg.num_classes, precompute=True)
+            base = shapes(cfg, cfg.n_train, seed=1, precompute=True)
             self.E_k = known_classifier(cfg, seed=0)
         else:
             base = FaceBoxes(cfg.data_root, "train", cfg.resolution)
@@ -409,4 +430,5 @@ class ContrasFill(Method):
 
 __all__ = ["DATASETS", "FACTORS", "SINGLE", "VARIANTS", "ContrasFill", "ContrasFillConfig",
            "FaceBoxes", "KnownEncoder", "change_rates", "codes_per_batch", "eval_items",
-           "evaluate_run", "factor_predictor", "kffa_net", "known_classifier", "samples"]
+           "evaluate_run", "factor_predictor", "kffa_net", "known_classifier", "object_scales",
+           "samples", "shapes"]

@@ -285,6 +285,7 @@ class FactorClassifierConfig:
     seed: int = 0
     feat_dim: int = 128
     max_shift: int | None = None  # None: 2 px, or 0 when a position factor (x, y) is learnt
+    scales: tuple[float, ...] | None = None  # FactorShapes radius fractions (None: its default)
 
     def shift(self) -> int:
         if self.max_shift is not None:
@@ -293,7 +294,9 @@ class FactorClassifierConfig:
 
     def key(self) -> str:
         """Hash of every field and the architecture version (16 hex digits)."""
-        return hashlib.sha256(repr((ARCH_VERSION, sorted(asdict(self).items()))).encode()
+        fields = {k: v for k, v in asdict(self).items() if not (k == "scales" and v is None)}
+        # (a default ``scales`` is left out, so the keys of the classifiers cached before it stay)
+        return hashlib.sha256(repr((ARCH_VERSION, sorted(fields.items()))).encode()
                               ).hexdigest()[:16]
 
     def path(self) -> Path:
@@ -314,7 +317,7 @@ def _config_data(cfg: FactorClassifierConfig):
     from ci_inpaint.data import FactorShapes
 
     ds = FactorShapes(cfg.n + cfg.n_val, size=cfg.size, seed=cfg.data_seed,
-                      num_classes=cfg.num_classes, kind=cfg.kind)
+                      num_classes=cfg.num_classes, kind=cfg.kind, scales=cfg.scales)
     names = ("label", *ds.factor_names)
     unknown = [f for f in cfg.factors if f not in names]
     if unknown or not cfg.factors:
@@ -337,7 +340,8 @@ def factor_classifier(config: FactorClassifierConfig | None = None, *, cache: bo
     ``config.path()`` when cached, else trained on the config's data, its held-out accuracy
     stored in ``.accuracy``, and cached."""
     cfg = replace(config or FactorClassifierConfig(), **overrides)
-    cfg = replace(cfg, factors=tuple(cfg.factors))
+    cfg = replace(cfg, factors=tuple(cfg.factors),
+                  scales=tuple(map(float, cfg.scales)) if cfg.scales else None)
     model = _load(cfg.path()) if cache else None
     if model is None:
         (x, t, heads), (xv, tv) = _config_data(cfg)
