@@ -291,6 +291,39 @@ def test_fig1_grid_deals_members_to_fixed_parts_and_reuses_them(tmp_path, monkey
     assert set(best) == {"regression", "mode_seeking", "divco"} and len(table) == 6
 
 
+def test_fig1_tuned_sweeps_the_first_seeds_then_trains_the_rest_at_the_pick(tmp_path,
+                                                                            monkeypatch):
+    from ci_inpaint.experiments import divco as exp
+
+    kw = dict(grid=(0.1, 1.0), steps=2, eval_n=50, progress="off")
+    rows, best, table = exp.run_fig1_tuned([0, 1, 2], 1, tmp_path, "smoke", **kw)
+    swept = [r for r in rows if r["seed"] == 0]
+    assert len(swept) == 1 + 3 * 2 and len(rows) == len(swept) + 2 * 4
+    assert (best, table) == exp.best_lambdas([r for r in swept if r["reg"] != "none"])
+    rest = [r for r in rows if r["seed"] != 0]
+    assert sorted((r["reg"], r["seed"]) for r in rest) == sorted(
+        (g, s) for g in exp.TOY_REGS for s in (1, 2))
+    assert all(r["reg"] == "none" or r["lambda"] == best[r["reg"]] for r in rest)
+    assert {r["run"] for r in rows} == {f"{st}/part-s{j}" for st in ("sweep", "rest") for j in (0, 1)}
+    from ci_inpaint.experiments import load_run
+
+    assert all((tmp_path / r["run"] / "config.yaml").is_file() for r in rows)
+    assert load_run(tmp_path / rows[-1]["run"]).method.cfg.steps == 2
+    calls = []
+    monkeypatch.setattr(exp, "toy_members_cell", lambda cell: calls.append(cell) or {})
+    assert exp.run_fig1_tuned([0, 1, 2], 1, tmp_path, "smoke", **kw) == (rows, best, table)
+    assert not calls  # both stages are read back
+
+
+def test_toy_study_profile_is_the_converged_length_over_quick():
+    from ci_inpaint.config import profile_overrides
+    from ci_inpaint.methods.divco_toy import DivCoToyConfig
+
+    q, st = (profile_overrides(DivCoToyConfig, p) for p in ("quick", "study"))
+    assert (q["steps"], st["steps"]) == (1500, 8000)
+    assert st["hidden"] == 128 and st["batch_size"] == 128 and st["decay_from"] == 0.3
+
+
 def test_image_sweep_picks_each_familys_lowest_fid():
     from ci_inpaint.experiments import divco as exp
 
