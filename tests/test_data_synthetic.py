@@ -140,3 +140,19 @@ def test_custom_scales_set_the_radius_and_keep_the_object_inside():
     assert FactorShapes(1, 32).scales == SCALE_FRACS
     with pytest.raises(ConfigError, match="radius fractions"):
         FactorShapes(1, 32, scales=(0.2, 0.6))
+
+
+def test_plain_background_is_the_textures_mean_with_every_other_draw_the_same():
+    tex, plain = (FactorShapes(6, 32, seed=2, num_classes=4, background=b)
+                  for b in ("texture", "plain"))
+    for i in range(len(tex)):
+        a, b = tex[i], plain[i]
+        for k in ("label", "factors", "factor_values", "box", "mask"):
+            assert torch.equal(a[k], b[k]), k  # the same object, only the background differs
+        out = a["mask"][0] == 0
+        bg = b["image"][:, out]  # (3, n background pixels): one colour
+        assert torch.allclose(bg, bg[:, :1].expand_as(bg))
+        assert torch.allclose(bg[:, 0], a["image"][:, out].mean(1), atol=0.02)  # ~ texture mean
+        assert torch.equal(a["image"][:, ~out], b["image"][:, ~out])
+    with pytest.raises(ConfigError, match="background"):
+        FactorShapes(1, 32, background="checks")

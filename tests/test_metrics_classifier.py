@@ -158,12 +158,25 @@ def test_config_key_changes_with_the_object_sizes_and_not_without_them():
     big = FactorClassifierConfig(num_classes=4, scales=(0.22, 0.26, 0.3, 0.34))
     assert big.key() != base.key()
     assert FactorClassifierConfig(num_classes=4, batch_size=64).key() != base.key()
+    # the background: the default is left out of the key (old caches stay), plain is a new one
+    assert base.key() == FactorClassifierConfig(num_classes=4, background="texture").key()
+    assert FactorClassifierConfig(num_classes=4, background="plain").key() != base.key()
 
 
-def test_contrasfill_classifier_settings_reach_the_classifier_key():
+def test_contrasfill_classifier_settings_reach_the_classifier_key(monkeypatch):
+    import ci_inpaint.metrics.classifier as mc
     from ci_inpaint.config import resolve_config
     from ci_inpaint.methods.contrasfill import ContrasFillConfig, _scales_key, object_scales
 
     cfg = resolve_config(ContrasFillConfig, "quick", {"object_scale": 0.22})
     assert object_scales(cfg) == (0.22, 0.26, 0.3, 0.34) and _scales_key(cfg) == object_scales(cfg)
     assert _scales_key(resolve_config(ContrasFillConfig, "quick")) is None  # default sizes
+    from ci_inpaint.methods.contrasfill import shapes
+
+    plain = resolve_config(ContrasFillConfig, "quick", {"background": "plain"})
+    assert shapes(plain, 2, seed=1).background == "plain"
+    monkeypatch.setattr(mc, "factor_classifier", lambda **kw: kw)
+    from ci_inpaint.methods.contrasfill import known_classifier
+
+    kw = known_classifier(plain)  # E_k of a plain-background run is trained on plain images
+    assert kw["background"] == "plain" and kw["scales"] is None

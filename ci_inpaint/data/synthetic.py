@@ -74,6 +74,9 @@ def digit_glyphs() -> np.ndarray:
     return (d.images[first] / 16.0).astype(np.float32)
 
 
+BACKGROUNDS = ("texture", "plain")
+
+
 def _texture(gen: torch.Generator, size: int, xx: np.ndarray, yy: np.ndarray) -> np.ndarray:
     """Seeded background (3, H, W) in [0, 1]: two random colours mixed by smoothed noise plus
     stripes or a checkerboard, with fine grain, so that filling a hole is not trivial."""
@@ -105,6 +108,10 @@ class FactorShapes(Dataset):
     whole object inside the image). Rendering: inside-tests (shapes) or bilinear sampling of
     the 8x8 glyph (digits, threshold 0.35) on a rotated meshgrid; no pixel loops.
 
+    ``background``: ``texture`` (seeded stripes / checks / noise, so that filling a hole is not
+    trivial) or ``plain`` (that texture's mean colour: every other draw is the same, so the
+    objects are too; a hole's fill is then all object, ContrasFill's foreground task).
+
     Item: ``image`` (3, H, W); ``label`` int64 class; ``factors`` int64 (5,) indices in the
     order of :attr:`factor_names`; ``factor_values`` float32 (5,) = (colour index, radius px,
     angle rad, centre x px, centre y px); ``box`` int64 (x0, y0, x1, y1), the tight box of
@@ -116,9 +123,13 @@ class FactorShapes(Dataset):
 
     def __init__(self, n: int, size: int = 64, seed: int = 0, num_classes: int | None = None,
                  kind: str = "shapes", precompute: bool = False,
-                 scales: tuple[float, ...] | None = None):
+                 scales: tuple[float, ...] | None = None, background: str = "texture"):
         if kind not in ("shapes", "digits"):
             raise ConfigError(f"FactorShapes kind must be 'shapes' or 'digits', got {kind!r}")
+        if background not in BACKGROUNDS:
+            raise ConfigError(f"FactorShapes background must be one of {', '.join(BACKGROUNDS)}, "
+                              f"got {background!r}")
+        self.background = background
         most = len(SHAPES) if kind == "shapes" else 10
         num_classes = most if num_classes is None else num_classes
         if not 2 <= num_classes <= most:
@@ -173,6 +184,8 @@ class FactorShapes(Dataset):
         v = -math.sin(angle) * dx + math.cos(angle) * dy
         mask = self._object_mask(cls, u, v)
         bg = _texture(gen, self.size, xx, yy)
+        if self.background == "plain":  # the texture's mean colour: the same draws, flat
+            bg = np.broadcast_to(bg.mean((1, 2), keepdims=True), bg.shape)
         img = torch.from_numpy(np.where(mask, PALETTE[colour].numpy()[:, None, None], bg) * 2 - 1)
         rows, cols = np.nonzero(mask.any(1))[0], np.nonzero(mask.any(0))[0]
         box = torch.tensor([cols.min(), rows.min(), cols.max() + 1, rows.max() + 1]

@@ -106,6 +106,7 @@ class ContrasFillConfig(TrainConfig):
     feat_input: str = knob("composite", choices=("composite", "hole"))  # composite (the whole image to E_k/E_u) | hole (hole pixels only)
     impl: str = knob("scale", choices=("scale", "grouped"))  # scale (activation scaling) | grouped (per-sample kernels)
     known_encoder: str = ""  # celebamask_hq: TorchScript file, images in [-1,1] -> identity features
+    background: str = knob("texture", choices=("texture", "plain"))  # factor_shapes: texture (hole fill is not trivial) | plain (its mean colour: the fill is all object)
     object_scale: float = knob(0.14, range="[0.05, 0.33]")  # factor_shapes: smallest object radius / side (4 sizes, +0.04 each)
     ek_n: int = knob(2000, range=">= 10")  # factor_shapes: images the frozen E_k classifier is trained on
     ek_epochs: int = knob(4, range=">= 1")
@@ -139,7 +140,8 @@ def shapes(cfg: ContrasFillConfig, n: int, seed: int, precompute: bool = False):
     from ..data import FactorShapes
 
     return FactorShapes(n, size=cfg.resolution, seed=seed, num_classes=cfg.num_classes,
-                        precompute=precompute, scales=object_scales(cfg))
+                        precompute=precompute, scales=object_scales(cfg),
+                        background=cfg.background)
 
 
 def codes_per_batch(cfg: ContrasFillConfig) -> int:
@@ -181,7 +183,8 @@ def known_classifier(cfg: ContrasFillConfig, seed: int = 0, feat_dim: int = 128,
     return factor_classifier(factors=factors, num_classes=cfg.num_classes, n=cfg.ek_n,
                              size=cfg.resolution, input_size=min(cfg.resolution, 32),
                              epochs=cfg.ek_epochs, lr=3e-3, seed=seed, feat_dim=feat_dim,
-                             batch_size=cfg.ek_batch, scales=_scales_key(cfg), device=device)
+                             batch_size=cfg.ek_batch, scales=_scales_key(cfg),
+                             background=cfg.background, device=device)
 
 
 def _scales_key(cfg: ContrasFillConfig) -> tuple[float, ...] | None:

@@ -286,6 +286,7 @@ class FactorClassifierConfig:
     feat_dim: int = 128
     max_shift: int | None = None  # None: 2 px, or 0 when a position factor (x, y) is learnt
     scales: tuple[float, ...] | None = None  # FactorShapes radius fractions (None: its default)
+    background: str = "texture"  # FactorShapes background: texture | plain
 
     def shift(self) -> int:
         if self.max_shift is not None:
@@ -294,13 +295,17 @@ class FactorClassifierConfig:
 
     def key(self) -> str:
         """Hash of every field and the architecture version (16 hex digits)."""
-        fields = {k: v for k, v in asdict(self).items() if not (k == "scales" and v is None)}
-        # (a default ``scales`` is left out, so the keys of the classifiers cached before it stay)
+        # fields added later are left out at their defaults, so the keys of the classifiers
+        # cached before them stay
+        fields = {k: v for k, v in asdict(self).items() if LATER_FIELDS.get(k, ...) != v}
         return hashlib.sha256(repr((ARCH_VERSION, sorted(fields.items()))).encode()
                               ).hexdigest()[:16]
 
     def path(self) -> Path:
         return cache_dir() / f"factors-{self.data}-{self.key()}.pt"
+
+
+LATER_FIELDS = {"scales": None, "background": "texture"}  # field -> default left out of key()
 
 
 def _config_data(cfg: FactorClassifierConfig):
@@ -317,7 +322,8 @@ def _config_data(cfg: FactorClassifierConfig):
     from ci_inpaint.data import FactorShapes
 
     ds = FactorShapes(cfg.n + cfg.n_val, size=cfg.size, seed=cfg.data_seed,
-                      num_classes=cfg.num_classes, kind=cfg.kind, scales=cfg.scales)
+                      num_classes=cfg.num_classes, kind=cfg.kind, scales=cfg.scales,
+                      background=cfg.background)
     names = ("label", *ds.factor_names)
     unknown = [f for f in cfg.factors if f not in names]
     if unknown or not cfg.factors:
