@@ -40,7 +40,7 @@ def variants(regs=REGS, **extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {**{r: {"regularizer": r} for r in regs}, **extra}
 
 
-def sweep_variants(taus=(0.05, 1.0), radii=(0.001, 0.1)) -> dict[str, dict[str, Any]]:
+def sweep_variants(taus=(0.05, 1.0), radii=(0.1,)) -> dict[str, dict[str, Any]]:
     """Fig. 7's sensitivity around the quick setting (tau 0.1, R 0.01): DivCo at other tau and R."""
     out = {f"divco_tau{t:g}": {"regularizer": "divco", "tau": float(t)} for t in taus}
     out.update({f"divco_R{r:g}": {"regularizer": "divco", "radius": float(r)} for r in radii})
