@@ -623,9 +623,9 @@ path = nb.finish(paper=paper)  # summary.json, the tally, a finiteness check
 #
 # The `study` profile runs the toy where the aim first holds (8000 steps; the plain GAN about
 # 0.92 on mode) and re-does the lambda sweep there; its verdicts are in the study report. At
-# that length every regulariser covers all 16 modes too, and the sweep picks the same weights
-# as at quick (DivCo 1, mode seeking 0.1, regression 0.1): the larger weights cost on-mode
-# share, regression at 10 drops modes.
+# that length every regulariser covers all 16 modes too, so three of Fig. 1's four claims do
+# not hold on this mixture, and the sweep picks 0.1 for all three regularisers (quick: DivCo
+# 1): once the GAN alone finds every mode, a lighter term costs the least on-mode share.
 #
 # **The class-conditional images (Tables 3-4).** Each family runs at its own best weight from
 # the sweep, where the regulariser pulls at a similar fraction of the adversarial term. On the
