@@ -161,6 +161,9 @@ def test_config_key_changes_with_the_object_sizes_and_not_without_them():
     # the background: the default is left out of the key (old caches stay), plain is a new one
     assert base.key() == FactorClassifierConfig(num_classes=4, background="texture").key()
     assert FactorClassifierConfig(num_classes=4, background="plain").key() != base.key()
+    # the training noise likewise: 0 keeps the old key, any other value is another classifier
+    assert base.key() == FactorClassifierConfig(num_classes=4, noise=0.0).key()
+    assert FactorClassifierConfig(num_classes=4, noise=0.5).key() != base.key()
 
 
 def test_contrasfill_classifier_settings_reach_the_classifier_key(monkeypatch):
@@ -180,3 +183,24 @@ def test_contrasfill_classifier_settings_reach_the_classifier_key(monkeypatch):
 
     kw = known_classifier(plain)  # E_k of a plain-background run is trained on plain images
     assert kw["background"] == "plain" and kw["scales"] is None
+    noisy = resolve_config(ContrasFillConfig, "quick", {"ek_noise": 0.5})
+    assert known_classifier(noisy)["noise"] == 0.5 and known_classifier(plain)["noise"] == 0.0
+
+
+def test_classifier_noise_reaches_training(monkeypatch):
+    """noise > 0 trains on corrupted batches: other weights than the clean fit, same seed."""
+    import ci_inpaint.metrics.classifier as mc
+
+    seen, real_fit = [], mc._fit
+
+    def spy(*args, **kw):
+        seen.append(args[11] if len(args) > 11 else kw.get("noise", 0.0))  # _fit's noise
+        return real_fit(*args, **kw)
+
+    monkeypatch.setattr(mc, "_fit", spy)
+    small = dict(num_classes=2, n=40, n_val=8, size=16, input_size=16, epochs=1, batch_size=20)
+    clean = mc.factor_classifier(cache=False, **small)
+    noisy = mc.factor_classifier(cache=False, noise=0.5, **small)
+    assert seen == [0.0, 0.5]
+    assert not all(torch.equal(a, b) for a, b in zip(clean.state_dict().values(),
+                                                     noisy.state_dict().values()))

@@ -111,6 +111,7 @@ class ContrasFillConfig(TrainConfig):
     ek_n: int = knob(2000, range=">= 10")  # factor_shapes: images the frozen E_k classifier is trained on
     ek_epochs: int = knob(4, range=">= 1")
     ek_batch: int = knob(128, range=">= 1")  # batch size of the classifiers' training
+    ek_noise: float = knob(0.0, range="[0, 2]")  # classifiers' training noise / blur (std up to this): smoother input gradients for G
 
     PROFILES: ClassVar = {
         "smoke": {"steps": 4, "batch_size": 8, "n_known": 4, "n_unknown": 4, "width": 8,
@@ -184,7 +185,7 @@ def known_classifier(cfg: ContrasFillConfig, seed: int = 0, feat_dim: int = 128,
                              size=cfg.resolution, input_size=min(cfg.resolution, 32),
                              epochs=cfg.ek_epochs, lr=3e-3, seed=seed, feat_dim=feat_dim,
                              batch_size=cfg.ek_batch, scales=_scales_key(cfg),
-                             background=cfg.background, device=device)
+                             background=cfg.background, noise=cfg.ek_noise, device=device)
 
 
 def _scales_key(cfg: ContrasFillConfig) -> tuple[float, ...] | None:

@@ -287,6 +287,9 @@ class FactorClassifierConfig:
     max_shift: int | None = None  # None: 2 px, or 0 when a position factor (x, y) is learnt
     scales: tuple[float, ...] | None = None  # FactorShapes radius fractions (None: its default)
     background: str = "texture"  # FactorShapes background: texture | plain
+    # training-time Gaussian noise (std up to this) and blur (see _fit): a judge or a loss
+    # network whose input gradients a smooth generator can follow
+    noise: float = 0.0
 
     def shift(self) -> int:
         if self.max_shift is not None:
@@ -305,7 +308,7 @@ class FactorClassifierConfig:
         return cache_dir() / f"factors-{self.data}-{self.key()}.pt"
 
 
-LATER_FIELDS = {"scales": None, "background": "texture"}  # field -> default left out of key()
+LATER_FIELDS = {"scales": None, "background": "texture", "noise": 0.0}  # field -> default left out of key()
 
 
 def _config_data(cfg: FactorClassifierConfig):
@@ -354,7 +357,7 @@ def factor_classifier(config: FactorClassifierConfig | None = None, *, cache: bo
         model = _new_model(heads, cfg.seed, in_channels=3, feat_dim=cfg.feat_dim,
                            input_size=cfg.input_size)
         _fit(model, x, t, cfg.epochs, cfg.batch_size, cfg.lr, cfg.seed, device,
-             f"factor classifier {cfg.data}", verbose, cfg.shift())
+             f"factor classifier {cfg.data}", verbose, cfg.shift(), cfg.noise)
         model.accuracy = held_out_accuracy(model, xv, tv) if len(xv) else {}
         if cache:
             _save(model, cfg.path())
