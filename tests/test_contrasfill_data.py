@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
@@ -77,3 +78,28 @@ def test_facebox_without_preparation_names_the_script(tmp_path):
 
     with pytest.raises(DataError, match="celebamask_hq.py"):
         FaceBoxes(str(tmp_path))
+
+
+def test_hole_dilate_grows_the_box_hole_in_training_and_evaluation():
+    """hole_dilate = d: the hole is the object's box grown by d pixels (clipped to the image),
+    and the evaluation contexts use the same hole as training."""
+    from types import SimpleNamespace
+
+    from ci_inpaint.config import resolve_config
+    from ci_inpaint.data.contrasfill import eval_items
+    from ci_inpaint.methods.contrasfill import ContrasFillConfig
+
+    def holes(d):
+        cfg = resolve_config(ContrasFillConfig, "smoke", {"hole_dilate": d})
+        return eval_items(SimpleNamespace(cfg=cfg), 6, seed=3)
+
+    one, four = holes(1), holes(4)
+    assert torch.equal(one["image"], four["image"])  # same contexts, other holes
+    for m1, m4, box in zip(one["mask"], four["mask"], one["box"]):
+        x0, y0, x1, y1 = box.tolist()
+        size = m1.shape[-1]
+        for m, d in ((m1, 1), (m4, 4)):
+            want = torch.zeros_like(m)
+            want[:, max(0, y0 - d):min(size, y1 + d), max(0, x0 - d):min(size, x1 + d)] = 1
+            assert torch.equal(m, want)
+        assert bool((m4 >= m1).all()) and m4.sum() > m1.sum()

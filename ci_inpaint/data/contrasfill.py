@@ -40,7 +40,8 @@ class FaceBoxes(torch.utils.data.Dataset):
 
 
 def eval_items(method, n: int, seed: int = 7) -> dict[str, Tensor]:
-    """``n`` held-out contexts (another FactorShapes seed than training) with their box holes:
+    """``n`` held-out contexts (another FactorShapes seed than training) with their box holes
+    (grown by ``hole_dilate``, as in training):
     ``image``, ``mask``, ``label``, ``factors``."""
     from ..methods.contrasfill import shapes
     from .inpaint import MaskedDataset, object_masks
@@ -50,7 +51,7 @@ def eval_items(method, n: int, seed: int = 7) -> dict[str, Tensor]:
         base = FaceBoxes(cfg.data_root, "test", cfg.resolution)
     else:
         base = shapes(cfg, n, seed)
-    ds = MaskedDataset(base, object_masks("box", dilate=1), seed=seed)
+    ds = MaskedDataset(base, object_masks("box", dilate=cfg.hole_dilate), seed=seed)
     items = [ds[i] for i in range(min(n, len(ds)))]
     return {key: torch.stack([it[key] for it in items]) for key in items[0]
             if isinstance(items[0][key], Tensor)}

@@ -111,6 +111,7 @@ class ContrasFillConfig(TrainConfig):
     ek_n: int = knob(2000, range=">= 10")  # factor_shapes: images the frozen E_k classifier is trained on
     ek_epochs: int = knob(4, range=">= 1")
     ek_batch: int = knob(128, range=">= 1")  # batch size of the classifiers' training
+    hole_dilate: int = knob(1, range="[0, 16]")  # the hole = the object's box grown by this many pixels (larger: a flat fill is no shape)
     ek_noise: float = knob(0.0, range="[0, 2]")  # classifiers' training noise / blur (std up to this): smoother input gradients for G
 
     PROFILES: ClassVar = {
@@ -251,7 +252,7 @@ class ContrasFill(Method):
             base = FaceBoxes(cfg.data_root, "train", cfg.resolution)
             self.E_k = KnownEncoder(cfg.known_encoder)
         self.E_k.to(device)
-        self.dataset = MaskedDataset(base, object_masks("box", dilate=1), seed=cfg.seed)
+        self.dataset = MaskedDataset(base, object_masks("box", dilate=cfg.hole_dilate), seed=cfg.seed)
         with torch.no_grad():
             ek_dim = self.E_k.features(torch.zeros(1, 3, cfg.resolution, cfg.resolution,
                                                    device=device)).shape[1]
