@@ -39,22 +39,29 @@ class FaceBoxes(torch.utils.data.Dataset):
         return {"image": x, "box": torch.tensor(self.boxes[self.files[i]], dtype=torch.long)}
 
 
+def box_holes(base, cfg, seed: int):
+    """``base`` with ContrasFill's hole: the object's box grown by ``cfg.hole_dilate`` px (the
+    same rule in training and evaluation)."""
+    from .inpaint import MaskedDataset, object_masks
+
+    return MaskedDataset(base, object_masks("box", dilate=cfg.hole_dilate), seed=seed)
+
+
 def eval_items(method, n: int, seed: int = 7) -> dict[str, Tensor]:
     """``n`` held-out contexts (another FactorShapes seed than training) with their box holes
     (grown by ``hole_dilate``, as in training):
     ``image``, ``mask``, ``label``, ``factors``."""
     from ..methods.contrasfill import shapes
-    from .inpaint import MaskedDataset, object_masks
 
     cfg = method.cfg
     if cfg.dataset != "factor_shapes":
         base = FaceBoxes(cfg.data_root, "test", cfg.resolution)
     else:
         base = shapes(cfg, n, seed)
-    ds = MaskedDataset(base, object_masks("box", dilate=cfg.hole_dilate), seed=seed)
+    ds = box_holes(base, cfg, seed)
     items = [ds[i] for i in range(min(n, len(ds)))]
     return {key: torch.stack([it[key] for it in items]) for key in items[0]
             if isinstance(items[0][key], Tensor)}
 
 
-__all__ = ["FaceBoxes", "eval_items"]
+__all__ = ["FaceBoxes", "box_holes", "eval_items"]

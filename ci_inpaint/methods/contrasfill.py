@@ -243,7 +243,7 @@ class ContrasFill(Method):
 
     def __init__(self, cfg: ContrasFillConfig, device: torch.device):
         super().__init__(cfg, device)
-        from ..data.inpaint import MaskedDataset, object_masks
+        from ..data.contrasfill import box_holes
 
         if cfg.dataset == "factor_shapes":
             base = shapes(cfg, cfg.n_train, seed=1, precompute=True)
@@ -252,7 +252,7 @@ class ContrasFill(Method):
             base = FaceBoxes(cfg.data_root, "train", cfg.resolution)
             self.E_k = KnownEncoder(cfg.known_encoder)
         self.E_k.to(device)
-        self.dataset = MaskedDataset(base, object_masks("box", dilate=cfg.hole_dilate), seed=cfg.seed)
+        self.dataset = box_holes(base, cfg, cfg.seed)
         with torch.no_grad():
             ek_dim = self.E_k.features(torch.zeros(1, 3, cfg.resolution, cfg.resolution,
                                                    device=device)).shape[1]
