@@ -305,7 +305,7 @@ def check_values(cfg: TrainConfig) -> None:
         v = getattr(cfg, name)
         if v not in allowed:
             hint = defaults.get(name) if defaults.get(name) in allowed else allowed[0]
-            raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {v!r}: "
+            raise ConfigError(f"{name} must be one of {', '.join(map(str, allowed))}, not {v!r}: "
                               f"pass e.g. --set {name}={hint}")
 
 

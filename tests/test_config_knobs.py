@@ -38,6 +38,7 @@ def test_derived_tables_equal_the_hand_written_ones_they_replace():
 class _Cfg(TrainConfig):
     width: int = knob(8, range=">= 2")
     mode: str = knob("a", choices=("a", "b"), resumable=True)
+    depth: int = knob(1, choices=(0, 1, 2))  # integer choices get the same one-line error
     layers: list = knob([1, 2])
     old: float = 0.5  # a not yet converted field, ruled by the class dict below
     lam: float = -1.0  # -1: the preset's value, resolved by resolve_presets
@@ -59,6 +60,8 @@ def test_knob_facts_are_checked_and_derived():
         resolve_config(_Cfg, "quick", {"width": 1})
     with pytest.raises(ConfigError, match="mode must be one of a, b"):
         resolve_config(_Cfg, "quick", {"mode": "c"})
+    with pytest.raises(ConfigError, match="depth must be one of 0, 1, 2, not 5: pass e.g. --set depth=1"):
+        resolve_config(_Cfg, "quick", {"depth": 5})
     with pytest.raises(ConfigError, match=r"old must be \(0, 1\)"):
         resolve_config(_Cfg, "quick", {"old": 2})
     a, b = _Cfg(), _Cfg()
