@@ -248,11 +248,28 @@ def test_one_down_sampling_keeps_a_finer_grid():
     assert g.channels("block1") == 8 and g.channels("down1") == 8
     with pytest.raises(ConfigError, match="down2"):
         parse_layers("rgb,down2", 2, n_down=1)
-    with pytest.raises(ConfigError, match="once or twice"):
+    with pytest.raises(ConfigError, match="0, 1 or 2 times"):
         ResnetGenerator(3, 3, ngf=4, n_blocks=2, n_down=3)
     # the method builds its generator and heads from the knob
     m = make(n_down=1, nce_layers="rgb,down1,block1")
     assert m.G.n_down == 1 and m.F.mlps[2][0].in_features == 2 * m.cfg.ngf
+
+
+def test_no_down_sampling_keeps_the_image_grid():
+    g = ResnetGenerator(3, 3, ngf=4, n_blocks=2, n_down=0)
+    x = torch.randn(2, 3, 32, 32)
+    assert g(x).shape == x.shape
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in g.modules())
+    d1, b2 = g.encode(x, ("down1", "block2"))
+    assert d1.shape == (2, 8, 32, 32) and b2.shape == (2, 8, 32, 32)  # 2 ngf on the full grid
+    assert g.channels("down1") == g.channels("block2") == 8
+    assert parse_layers("rgb,down1,block2", 2, n_down=0) == ("rgb", "down1", "block2")
+    with pytest.raises(ConfigError, match="down2"):
+        parse_layers("down2", 2, n_down=0)
+    m = make(n_down=0, nce_layers="rgb,down1,block1")
+    assert m.G.n_down == 0 and m.F.mlps[2][0].in_features == 2 * m.cfg.ngf
+    out = m.train_step(batch_of(m), FakeContext(m))
+    assert all(torch.isfinite(v) for v in out.values())
 
 
 def test_domain_styles_are_exact():

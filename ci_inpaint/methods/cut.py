@@ -104,7 +104,7 @@ class CUTConfig(TrainConfig):
     num_classes: int = knob(4, range=">= 2")  # shapes: object classes (2..8)
     ngf: int = knob(64, range=">= 1")  # generator width (CUT 64)
     n_blocks: int = knob(9, range=">= 1")  # residual blocks (CUT 9 at 256 px)
-    n_down: int = knob(2, choices=(1, 2))  # G's stride-2 convs (CUT 2; 1 keeps a 32 px silhouette)
+    n_down: int = knob(2, choices=(0, 1, 2))  # G's stride-2 convs (CUT 2; 0 or 1 keep a 32 px silhouette)
     ndf: int = knob(64, range=">= 1")  # discriminator width (CUT 64)
     d_layers: int = knob(3, range=">= 1")  # PatchGAN depth (CUT 3: 70 x 70 receptive field)
     mlp_nc: int = knob(256, range=">= 1")  # MLP head width (CUT 256)

@@ -63,7 +63,7 @@ def parse_layers(layers, n_blocks: int, n_down: int = 2) -> tuple[str, ...]:
                   if s.strip())
     for n in names:
         m = re.fullmatch(r"block(\d+)", n)
-        downs = ("rgb", "down1", "down2")[:1 + n_down]
+        downs = ("rgb", "down1", "down2")[:1 + max(n_down, 1)]
         if n not in downs and not (m and 1 <= int(m.group(1)) <= n_blocks):
             raise ConfigError(f"NCE layer {n!r} does not exist in a generator with {n_down} "
                               f"down-sampling(s) and {n_blocks} residual blocks: use "
@@ -78,33 +78,36 @@ class ResnetGenerator(nn.Module):
     """``n_down`` stride-2 convs (CUT: 2); the blocks work at 1 / 2**n_down of the image side.
     One down-sampling is our choice for 32 px images: after two, a 9 px object covers about two
     cells of the 8 x 8 grid and the decoder, which has no skip connections, cannot redraw its
-    silhouette."""
+    silhouette. ``n_down=0`` (also ours) keeps the full grid: ``down1`` is then a stride-1 conv
+    (same name, so the NCE layers stay valid), the blocks work at 2 ngf channels on the image
+    grid and no transposed conv blurs the 1-2 px edges of a small object."""
 
     def __init__(self, in_ch: int = 3, out_ch: int = 3, ngf: int = 64, n_blocks: int = 9,
                  n_down: int = 2):
         super().__init__()
-        if n_down not in (1, 2):
-            raise ConfigError(f"n_down={n_down}: the generator down-samples once or twice")
+        if n_down not in (0, 1, 2):
+            raise ConfigError(f"n_down={n_down}: the generator down-samples 0, 1 or 2 times")
         self.ngf, self.n_blocks, self.n_down = ngf, n_blocks, n_down
-        c_mid = ngf * 2 ** n_down
+        c_mid = ngf * 2 ** max(n_down, 1)
         self.pad = nn.ReflectionPad2d(3)
         self.stem = nn.Sequential(nn.Conv2d(in_ch, ngf, 7), _norm(ngf), nn.ReLU(True))
-        self.down1 = nn.Conv2d(ngf, 2 * ngf, 3, stride=2, padding=1)
+        self.down1 = nn.Conv2d(ngf, 2 * ngf, 3, stride=2 if n_down else 1, padding=1)
         self.act1 = nn.Sequential(_norm(2 * ngf), nn.ReLU(True))
         if n_down == 2:
             self.down2 = nn.Conv2d(2 * ngf, 4 * ngf, 3, stride=2, padding=1)
             self.act2 = nn.Sequential(_norm(4 * ngf), nn.ReLU(True))
         self.blocks = nn.ModuleList(ResnetBlock(c_mid) for _ in range(n_blocks))
         up = []
-        for c in (4 * ngf, 2 * ngf)[2 - n_down:]:
+        for c in (4 * ngf, 2 * ngf)[2 - n_down:] if n_down else ():
             up += [nn.ConvTranspose2d(c, c // 2, 3, stride=2, padding=1, output_padding=1),
                    _norm(c // 2), nn.ReLU(True)]
-        self.up = nn.Sequential(*up, nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_ch, 7), nn.Tanh())
+        c_out = ngf if n_down else 2 * ngf
+        self.up = nn.Sequential(*up, nn.ReflectionPad2d(3), nn.Conv2d(c_out, out_ch, 7), nn.Tanh())
         init_weights(self)
 
     def channels(self, name: str) -> int:
         return {"rgb": self.stem[0].in_channels, "down1": 2 * self.ngf,
-                "down2": 4 * self.ngf}.get(name, self.ngf * 2 ** self.n_down)
+                "down2": 4 * self.ngf}.get(name, self.ngf * 2 ** max(self.n_down, 1))
 
     def _run(self, x, layers: tuple[str, ...] = ()):
         """The output (or, with ``layers``, only the features up to the deepest one needed)."""
