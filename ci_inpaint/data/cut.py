@@ -24,7 +24,7 @@ B_BACKGROUND = (0.33, 0.52, 0.22)  # domain B's mottled green
 B_OBJECT = (0.93, 0.93, 0.93)  # domain B's white object
 #: object radii as fractions of the side (FactorShapes' default: 0.14..0.26). Larger than
 #: FactorShapes' own: at 32 px a 0.14 square is 6 px wide, few of PatchNCE's 64 sampled patches
-#: fall on the object, and a 1 px rim error costs a third of its IoU
+#: fall on the object, and a 1 px rim error costs a large share of its IoU
 SCALES = (0.22, 0.28, 0.34, 0.40)
 
 

@@ -27,7 +27,7 @@ Settings and where they differ from the papers:
   down-sampling (``n_down``; two leave a 9 px object about two cells of an 8 x 8 grid, and the
   decoder has no skips to redraw its silhouette), 5 residual blocks at 16 x 16, NCE layers
   rgb, down1, block1, block3, block5 with 64 patches, ndf 32 (ndf 8 left tinted rims: the
-  colour rule's IoU fell by 0.05-0.2), MLP width 64, batch 4, lr 5e-4 (2.5 x CUT's), 1000
+  colour rule's IoU fell by 0.05-0.11 at seed 0), MLP width 64, batch 4, lr 5e-4 (2.5 x CUT's), 1000
   steps; ``full``: horse2zebra at 256 px with CUT's networks (ngf 64, two
   down-samplings, 9 blocks, ndf 64, 256 patches) and schedule (400 epochs).
 

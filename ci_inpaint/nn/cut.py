@@ -98,7 +98,7 @@ class ResnetGenerator(nn.Module):
             self.act2 = nn.Sequential(_norm(4 * ngf), nn.ReLU(True))
         self.blocks = nn.ModuleList(ResnetBlock(c_mid) for _ in range(n_blocks))
         up = []
-        for c in (4 * ngf, 2 * ngf)[2 - n_down:] if n_down else ():
+        for c in (4 * ngf, 2 * ngf)[2 - n_down:]:  # none at n_down=0
             up += [nn.ConvTranspose2d(c, c // 2, 3, stride=2, padding=1, output_padding=1),
                    _norm(c // 2), nn.ReLU(True)]
         c_out = ngf if n_down else 2 * ngf
