@@ -19,16 +19,19 @@ Cache: ``$CI_INPAINT_CACHE`` (default ``~/.cache/ci_inpaint``) ``/feature_nets/<
 written with :func:`ci_inpaint.fileio.atomic_save`. :func:`factor_classifier` keys by a hash
 of its :class:`FactorClassifierConfig` (which fixes the data it renders);
 :func:`train_factor_classifier` by a hash of the given data and settings. Both include the
-architecture version, so a changed network never loads an old file.
+architecture version, so a changed network never loads an old file. Loading or training holds
+an advisory lock on ``<file>.lock``, so processes that need the same classifier at once train
+it once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -201,6 +204,28 @@ def _load(path: Path) -> FactorClassifier | None:
         return None
 
 
+@contextlib.contextmanager
+def _training_lock(path: Path, cache: bool) -> Iterator[None]:
+    """Held while one process loads or trains the classifier cached at ``path``: a second
+    process (a grid worker scoring its run while the notebook trains the judge beside it) waits
+    and then loads the file instead of training the same network again. An advisory
+    ``flock`` on ``<path>.lock``; none without ``cache`` or where ``fcntl`` is absent (Windows)."""
+    try:
+        import fcntl
+    except ImportError:
+        fcntl = None
+    if not cache or fcntl is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def _save(model: FactorClassifier, path: Path) -> None:
     meta = {"factors": list(model.factors), "classes": [h.out_features for h in model.heads.values()],
             "in_channels": model.in_channels, "feat_dim": model.feat_dim,
@@ -245,16 +270,18 @@ def train_factor_classifier(name: str, images, targets, *, epochs: int = 4,
     settings = (ARCH_VERSION, epochs, batch_size, lr, input_size, seed, feat_dim)
     key.update(repr(settings + ((noise,) if noise else ())).encode())  # old keys stay valid
     path = cache_dir() / f"{name}-{key.hexdigest()[:16]}.pt"
-    model = _load(path) if cache else None
-    if model is None:
-        heads = {k: int(v.max()) + 1 for k, v in t.items()}
-        model = _new_model(heads, seed, feat_dim=feat_dim, input_size=input_size)
-        _fit(model, images, t, epochs, batch_size, lr, seed, device, name, verbose, noise=noise)
-        if val is not None:
-            model.accuracy = held_out_accuracy(model, torch.as_tensor(val[0], dtype=torch.float32),
-                                               _as_targets(val[1], len(val[0])))
-        if cache:
-            _save(model, path)
+    with _training_lock(path, cache):
+        model = _load(path) if cache else None
+        if model is None:
+            heads = {k: int(v.max()) + 1 for k, v in t.items()}
+            model = _new_model(heads, seed, feat_dim=feat_dim, input_size=input_size)
+            _fit(model, images, t, epochs, batch_size, lr, seed, device, name, verbose, noise=noise)
+            if val is not None:
+                model.accuracy = held_out_accuracy(
+                    model, torch.as_tensor(val[0], dtype=torch.float32),
+                    _as_targets(val[1], len(val[0])))
+            if cache:
+                _save(model, path)
     return model.freeze().to(device or "cpu")
 
 
@@ -351,14 +378,15 @@ def factor_classifier(config: FactorClassifierConfig | None = None, *, cache: bo
     cfg = replace(config or FactorClassifierConfig(), **overrides)
     cfg = replace(cfg, factors=tuple(cfg.factors),
                   scales=tuple(map(float, cfg.scales)) if cfg.scales else None)
-    model = _load(cfg.path()) if cache else None
-    if model is None:
-        (x, t, heads), (xv, tv) = _config_data(cfg)
-        model = _new_model(heads, cfg.seed, in_channels=3, feat_dim=cfg.feat_dim,
-                           input_size=cfg.input_size)
-        _fit(model, x, t, cfg.epochs, cfg.batch_size, cfg.lr, cfg.seed, device,
-             f"factor classifier {cfg.data}", verbose, cfg.shift(), cfg.noise)
-        model.accuracy = held_out_accuracy(model, xv, tv) if len(xv) else {}
-        if cache:
-            _save(model, cfg.path())
+    with _training_lock(cfg.path(), cache):
+        model = _load(cfg.path()) if cache else None
+        if model is None:
+            (x, t, heads), (xv, tv) = _config_data(cfg)
+            model = _new_model(heads, cfg.seed, in_channels=3, feat_dim=cfg.feat_dim,
+                               input_size=cfg.input_size)
+            _fit(model, x, t, cfg.epochs, cfg.batch_size, cfg.lr, cfg.seed, device,
+                 f"factor classifier {cfg.data}", verbose, cfg.shift(), cfg.noise)
+            model.accuracy = held_out_accuracy(model, xv, tv) if len(xv) else {}
+            if cache:
+                _save(model, cfg.path())
     return model.freeze().to(device or "cpu")
