@@ -2,6 +2,7 @@
 give the same numbers whatever the worker count and the order in which parallel cells finish,
 and a smoke notebook run twice writes the same summary.json, byte for byte."""
 
+import functools
 import json
 import os
 import subprocess
@@ -28,12 +29,23 @@ def _noisy_cell(cell: Cell) -> dict:
     return {"value": float((x @ x.T).sum()), "threads": torch.get_num_threads()}
 
 
+def _touch(path: Path) -> None:
+    import torch
+
+    path.write_text(str(torch.get_num_threads()))
+
+
 def test_rows_do_not_depend_on_workers_or_finish_order(tmp_path):
     one = run_grid(_noisy_cell, ["a", "bb"], [0, 1, 2], tmp_path / "w1", workers=1)
     two = run_grid(_noisy_cell, ["a", "bb"], [0, 1, 2], tmp_path / "w2", workers=2,
                    options={"sleep": True})
     strip = [{k: v for k, v in r.items() if k != "run"} for r in one]
     assert strip == [{k: v for k, v in r.items() if k != "run"} for r in two]
+    mark = tmp_path / "prepared"
+    three = run_grid(_noisy_cell, ["a", "bb"], [0, 1, 2], tmp_path / "w3", workers=2,
+                     cost={"bb": 2.0}, prepare=functools.partial(_touch, mark))
+    assert strip == [{k: v for k, v in r.items() if k != "run"} for r in three]
+    assert mark.read_text() == "1"  # run once, in a worker, under the cells' thread count
     assert [(r["variant"], r["seed"]) for r in two] == [(v, s) for v in ("a", "bb")
                                                          for s in (0, 1, 2)]  # grid order
 

@@ -154,6 +154,24 @@ def test_grid_is_resumable_and_counts_calls(tmp_path):
     assert calls[-1] == ("wide", 0)  # a changed knob changes the key: recomputed
 
 
+def test_grid_variant_seeds_cost_order_and_prepare(tmp_path):
+    calls = []
+
+    def fn(cell):
+        calls.append((cell.variant, cell.seed))
+        return {"y": cell.seed}
+
+    rows = run_grid(fn, ["cheap", "dear", "once"], [0, 1], tmp_path,
+                    variant_seeds={"once": [0]}, cost={"dear": 3, "once": 2, "cheap": 0.5},
+                    prepare=lambda: calls.append("prepare"))
+    # rows in grid order, the "once" variant on its own seed; computed costliest first, after prepare
+    assert [(r["variant"], r["seed"]) for r in rows] == [
+        ("cheap", 0), ("cheap", 1), ("dear", 0), ("dear", 1), ("once", 0)]
+    assert calls == ["prepare", ("dear", 0), ("dear", 1), ("once", 0), ("cheap", 0), ("cheap", 1)]
+    run_grid(fn, ["cheap"], [0, 1], tmp_path, prepare=lambda: calls.append("again"))
+    assert calls[-1] == ("cheap", 1)  # nothing to compute: prepare is not called
+
+
 def test_train_run_loads_a_finished_run_instead_of_training(tmp_path, monkeypatch):
     from ci_inpaint.experiments import runs
 

@@ -91,13 +91,16 @@ def quiet() -> bool:
 
 def cells(variants: Mapping[str, Mapping[str, Any]] | Iterable[str], seeds: Iterable[int],
           out: str | Path, profile: str = "quick", knobs: Mapping[str, Any] | None = None,
-          options: Mapping[str, Any] | None = None, threads: int = 1) -> list[Cell]:
+          options: Mapping[str, Any] | None = None, threads: int = 1,
+          variant_seeds: Mapping[str, Iterable[int]] | None = None) -> list[Cell]:
     """The grid's cells; ``variants`` maps a name to its config overrides (a plain list of
-    names means no overrides)."""
+    names means no overrides). ``variant_seeds`` gives some variants their own seeds (a
+    variant shown once beside the compared ones); the others run ``seeds``."""
     table = dict(variants) if isinstance(variants, Mapping) else {v: {} for v in variants}
+    seeds, own = list(seeds), dict(variant_seeds or {})
     return [Cell(str(v), int(s), Path(out) / f"{v}-s{s}", profile,
                  {**(knobs or {}), **dict(over)}, dict(options or {}), threads)
-            for v, over in table.items() for s in seeds]
+            for v, over in table.items() for s in own.get(v, seeds)]
 
 
 def read_cell(cell: Cell) -> dict[str, Any] | None:
@@ -153,21 +156,43 @@ def _worker(fn: Callable[[Cell], dict[str, Any]], cell: Cell) -> dict[str, Any]:
     return _run_cell(fn, cell)
 
 
+def _prepare(prepare: Callable[[], Any], threads: int) -> None:
+    """``prepare`` in a worker, under the cells' thread count (its result is its cached files)."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    prepare()
+
+
 def run_grid(fn: Callable[[Cell], dict[str, Any]],
              variants: Mapping[str, Mapping[str, Any]] | Iterable[str], seeds: Iterable[int],
              out: str | Path, *, profile: str = "quick", knobs: Mapping[str, Any] | None = None,
              options: Mapping[str, Any] | None = None, workers: int = 1, threads: int = 1,
-             force: bool = False, desc: str = "grid") -> list[dict[str, Any]]:
-    """Rows of ``fn`` over variants x seeds (see the module docstring)."""
+             force: bool = False, desc: str = "grid",
+             variant_seeds: Mapping[str, Iterable[int]] | None = None,
+             cost: Mapping[str, float] | None = None,
+             prepare: Callable[[], Any] | None = None) -> list[dict[str, Any]]:
+    """Rows of ``fn`` over variants x seeds (see the module docstring).
+
+    ``variant_seeds``: per-variant seeds (:func:`cells`). ``cost``: a variant's relative
+    training time; cells to compute start most costly first, so two workers finish together
+    instead of one idling while the other trains the last long run (the rows do not depend on
+    the order). ``prepare``: a picklable callable run once before the cells need it, when any
+    cell is to be computed; with workers it runs in the pool beside the first cells (a frozen
+    judge their scoring loads: it trains while they train, and a cell that needs it first
+    waits for it, :func:`ci_inpaint.metrics.classifier.train_factor_classifier`)."""
     from tqdm.auto import tqdm
 
-    grid = cells(variants, seeds, out, profile, knobs, options, threads)
+    grid = cells(variants, seeds, out, profile, knobs, options, threads, variant_seeds)
     rows: dict[int, dict[str, Any]] = {}
     if not force:
         rows = {i: r for i, c in enumerate(grid) if (r := read_cell(c)) is not None}
     todo = [i for i in range(len(grid)) if i not in rows]
     for i in todo:
         discard_stale(grid[i])
+    if cost:  # stable: equal costs keep grid order
+        todo.sort(key=lambda i: -float(cost.get(grid[i].variant, 1.0)))
     bar = tqdm(total=len(grid), initial=len(rows), desc=desc, unit="run", disable=quiet())
     try:
         if workers > 1 and len(todo) > 1:
@@ -176,11 +201,17 @@ def run_grid(fn: Callable[[Cell], dict[str, Any]],
 
             with ProcessPoolExecutor(min(workers, len(todo)),
                                      mp_context=mp.get_context("spawn")) as pool:
-                futs = {pool.submit(_worker, fn, grid[i]): i for i in todo}
+                futs = {pool.submit(_worker, fn, grid[i]): i for i in todo[:1]}
+                ready = pool.submit(_prepare, prepare, threads) if prepare else None
+                futs.update({pool.submit(_worker, fn, grid[i]): i for i in todo[1:]})
                 for f in as_completed(futs):
                     rows[futs[f]] = f.result()
                     bar.update(1)
+                if ready is not None:
+                    ready.result()  # its errors are the grid's
         else:
+            if prepare and todo:
+                prepare()
             for i in todo:
                 rows[i] = _run_cell(fn, grid[i])
                 bar.update(1)
