@@ -53,7 +53,7 @@ JUDGE_NOISE = 0.25
 
 
 @functools.lru_cache(maxsize=4)
-def content_classifier(size: int = 32, num_classes: int = 4, n: int = 3000, epochs: int = 30):
+def content_classifier(size: int = 32, num_classes: int = 4, n: int = 2000, epochs: int = 30):
     """The frozen judge of a translation, trained on ``n`` real A and ``n`` real B renderings
     (seeds 500 / 501; held out: 400 + 400 from seeds 502 / 503; unseen by any run) with two
     heads: ``domain`` (A or B: is the output translated?) and ``label`` (the shape class: is
@@ -82,7 +82,7 @@ def content_scores(images: torch.Tensor, labels: torch.Tensor, masks: torch.Tens
 
 
 def fid_shapes(images: torch.Tensor, size: int, num_classes: int, feature_net="auto",
-               n_real: int = 1000, clf_n: int = 3000) -> dict[str, Any]:
+               n_real: int = 1000, clf_n: int = 2000) -> dict[str, Any]:
     """FID of translated images to ``n_real`` real B renderings (seed 600, unseen elsewhere).
     Without the Inception weights (``auto``) the features are the penultimate layer of
     :func:`content_classifier` (trained on real A and B), and the result is named
@@ -101,7 +101,7 @@ def fid_shapes(images: torch.Tensor, size: int, num_classes: int, feature_net="a
 
 def score_translation(images: torch.Tensor, labels: torch.Tensor, masks: torch.Tensor,
                       cfg: CUTConfig, fid_n: int = 1000, feature_net="auto",
-                      clf_n: int = 3000) -> dict[str, Any]:
+                      clf_n: int = 2000) -> dict[str, Any]:
     """:func:`content_scores` and :func:`fid_shapes` of ``images`` (translations, or a
     reference standing in for them) with the judge's held-out accuracy."""
     clf = content_classifier(cfg.size, cfg.num_classes, clf_n)
@@ -114,7 +114,7 @@ def score_translation(images: torch.Tensor, labels: torch.Tensor, masks: torch.T
 
 
 def evaluate_shapes(G, cfg: CUTConfig, n: int = 500, fid_n: int = 1000,
-                    feature_net="auto", clf_n: int = 3000) -> dict[str, Any]:
+                    feature_net="auto", clf_n: int = 2000) -> dict[str, Any]:
     """:func:`score_translation` of G on ``n`` test images of domain A (the test split, seed
     100: never trained on); the judge is trained on ``clf_n`` real A and B images (cached)."""
     test = ShapeDomains(n, cfg.size, 0, cfg.num_classes, "test")
@@ -123,7 +123,7 @@ def evaluate_shapes(G, cfg: CUTConfig, n: int = 500, fid_n: int = 1000,
 
 
 def translation_references(cfg: CUTConfig, n: int = 500, fid_n: int = 1000,
-                           feature_net="auto", clf_n: int = 3000) -> dict[str, dict[str, Any]]:
+                           feature_net="auto", clf_n: int = 2000) -> dict[str, dict[str, Any]]:
     """The trivial references on the evaluation set of :func:`evaluate_shapes`, scored alike:
     ``identity`` (output = x_A: content kept, nothing translated; the FID's ceiling) and
     ``real_b`` (real B test images scored against their own class and mask: the floor a
