@@ -33,6 +33,8 @@ NAMES = {"none": "GAN only", "patchnce": "PatchNCE (CUT)", "monce_hard": "MoNCE 
          "identity": "reference: identity (output = x_A)", "real_b": "reference: real B"}
 #: the headline comparison of the quick profile; study trains every variant
 QUICK = ("none", "patchnce", "monce_hard")
+#: the study's grid: the losses compared (the GAN alone is the quick profile's premise)
+STUDY = ("patchnce", "monce_hard", "monce_easy", "fastcut")
 CONTENT_KEYS = ("domain_b", "content_acc", "mask_iou")
 # (test images, real B images for the FID, real A and B images the judge learns from)
 EVAL = {"smoke": (32, 64, 256), "quick": (300, 500, 2000), "study": (300, 500, 2000),
@@ -191,14 +193,15 @@ def compare_specs(fid_key: str) -> list[Spec]:
 
 
 def claims(rows: list[dict[str, Any]], fid_key: str, identity_fid: float | None = None,
-           compare: bool = True) -> list[Claim]:
-    """The gate (when ``identity_fid`` is given), the premise and (``compare``) the MoNCE
-    comparisons, one row each with the Welch and the paired test (seed s of every variant
-    starts from the same weights and data order, so the paired test decides). The quick
-    profile shows MoNCE on one seed and leaves the comparisons to the study."""
+           premise: bool = True, compare: bool = True) -> list[Claim]:
+    """The gate (when ``identity_fid`` is given), (``premise``) CUT's premise and
+    (``compare``) the MoNCE comparisons, one row each with the Welch and the paired test (seed
+    s of every variant starts from the same weights and data order, so the paired test
+    decides). The quick profile shows MoNCE on one seed and leaves the comparisons to the
+    study, which leaves the premise to the quick profile."""
     specs = gate_specs(fid_key, identity_fid) if identity_fid is not None else []
-    return decide([*specs, *premise_specs(), *(compare_specs(fid_key) if compare else [])],
-                  rows, why=WHY)
+    return decide([*specs, *(premise_specs() if premise else []),
+                   *(compare_specs(fid_key) if compare else [])], rows, why=WHY)
 
 
 def q_specs(qs, fid_key: str) -> list[Spec]:
@@ -321,7 +324,7 @@ def plot_ot_weights(image, maps: dict, query: tuple[int, int]):
     return fig
 
 
-__all__ = ["CONTENT_KEYS", "COST", "EVAL", "GATE", "NAMES", "QUICK", "VARIANTS", "claims",
+__all__ = ["CONTENT_KEYS", "COST", "EVAL", "GATE", "NAMES", "QUICK", "STUDY", "VARIANTS", "claims",
            "compare_specs", "gate_specs", "judge",
            "premise_specs", "q_rows", "q_specs", "references",
            "ot_weight_maps",
