@@ -31,7 +31,7 @@ VARIANTS = {
 NAMES = {"none": "GAN only", "patchnce": "PatchNCE (CUT)", "monce_hard": "MoNCE hard",
          "monce_easy": "MoNCE easy", "fastcut": "FastCUT (PatchNCE)",
          "identity": "reference: identity (output = x_A)", "real_b": "reference: real B"}
-#: the headline comparison of the quick profile; study trains every variant
+#: the headline comparison of the quick profile (MoNCE on one seed there)
 QUICK = ("none", "patchnce", "monce_hard")
 #: the study's grid: the losses compared (the GAN alone is the quick profile's premise)
 STUDY = ("patchnce", "monce_hard", "monce_easy", "fastcut")
@@ -89,9 +89,10 @@ def _options(profile: str, n: int | None, fid_n: int | None, feature_net: str) -
     return {"n": n or dn, "fid_n": fid_n or df, "clf_n": dc, "feature_net": feature_net}
 
 
-#: a variant's training time relative to PatchNCE's (quick, 2-core CPU: GAN only 57 ms a step,
-#: PatchNCE 105, MoNCE 143; FastCUT has no identity pass): the grid starts the longest first
-COST = {"none": 0.55, "patchnce": 1.0, "monce_hard": 1.36, "monce_easy": 1.36, "fastcut": 0.8}
+#: a variant's training time relative to PatchNCE's (the quick run at 525d019, two workers on a
+#: 2-core CPU: GAN only 43 ms a step, PatchNCE 109, MoNCE 163; FastCUT has no identity pass):
+#: the grid starts the longest first
+COST = {"none": 0.4, "patchnce": 1.0, "monce_hard": 1.5, "monce_easy": 1.5, "fastcut": 0.8}
 
 
 def judge(profile: str = "quick", **knobs: Any):
@@ -228,20 +229,33 @@ def q_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 # ----------------------------------------------------------------------------- figures
-def plot_q_sweep(qt: dict[float, dict[str, Stat]], fid_key: str):
-    """Fig. 1's layout: FID and content accuracy against Q (mean and 95 % interval)."""
+def plot_q_sweep(qt: dict[float, dict[str, Stat]], fid_key: str,
+                 rows: list[dict[str, Any]] | None = None):
+    """Fig. 1's layout: FID and content (mask IoU) against Q: the mean and its 95 % interval,
+    and each seed's value (``rows``: :func:`q_rows`), since with 2-3 seeds the points say more
+    than the interval. The interval is clipped to the axis the seeds span."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     qs = sorted(qt)
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
-    for ax, key, label in ((axes[0], fid_key, fid_key), (axes[1], "mask_iou", "mask IoU (content)")):
+    for ax, key, label in ((axes[0], fid_key, f"{fid_key}\n(lower: more like B)"),
+                           (axes[1], "mask_iou", "mask IoU (content kept)")):
         m = [qt[q][key].mean for q in qs]
         lo = [qt[q][key].lo if qt[q][key].has_interval else qt[q][key].mean for q in qs]
         hi = [qt[q][key].hi if qt[q][key].has_interval else qt[q][key].mean for q in qs]
-        ax.plot(qs, m, "o-")
-        ax.fill_between(qs, lo, hi, alpha=0.25)
+        ax.fill_between(qs, lo, hi, alpha=0.2, label="95 % interval of the mean")
+        ax.plot(qs, m, "o-", label="mean")
+        pts = [(float(r["variant"]), r[key]) for r in rows or [] if float(r["variant"]) in qt]
+        if pts:
+            ax.plot(*zip(*pts), "k.", alpha=0.6, label="one seed")
+            v = [p[1] for p in pts] + m
+            pad = 0.15 * (max(v) - min(v) or 1.0)
+            ax.set_ylim(min(v) - pad, max(v) + pad)
         ax.set(xscale="log", xlabel="negative weight Q", ylabel=label)
         ax.set_xticks(qs, [f"{q:g}" for q in qs])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    axes[1].legend(fontsize=7)
     fig.tight_layout()
     return fig
 
