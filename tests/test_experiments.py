@@ -228,6 +228,11 @@ def test_monce_claims_decide_by_matched_seeds():
     assert gate[1].power.detectable == pytest.approx(4.302653 * 0.2 / 3 ** 0.5, rel=1e-5)
     rows_far = [{**r, "fid_x": 60.0 + 0.1 * r["seed"]} for r in rows]
     assert exp.claims(rows_far, "fid_x", identity_fid=200.0)[3].verdict == HOLDS
+    # quick leaves the comparisons to the study, the study the premise to quick
+    quick = exp.claims(rows, "fid_x", compare=False)
+    assert [c.text for c in quick] == [sp.text for sp in exp.premise_specs()]
+    study = exp.claims(rows, "fid_x", premise=False)
+    assert [c.text for c in study] == [sp.text for sp in exp.compare_specs("fid_x")]
 
 
 def test_path_digests_of_files_runs_and_missing(tmp_path):
