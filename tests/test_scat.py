@@ -227,3 +227,41 @@ def test_paired_claims_see_through_a_shared_seed_effect():
     assert len(both) == 7
     t = both[exp.TEMPERATURE.text]
     assert t.verdict == "inconclusive" and "t=0.07 - no t" in t.tests["paired"]  # full == full_code
+
+
+def test_references_score_like_runs_and_order_as_expected():
+    """mean fill < biharmonic < ground truth on the smoke pairs; each value is what
+    mean_fill / hole_metrics give by hand; the ground truth's paired FID is the floor 0."""
+    from ci_inpaint.evaluation.scat import REFERENCES, references, score_composites
+    from ci_inpaint.metrics.references import hole_metrics, mean_fill
+
+    cfg = resolve_config(SCATConfig, "smoke", {}, method="scat")
+    refs = references(cfg, 4, fid=False)
+    assert list(refs) == list(REFERENCES)
+    images, masks, rows = eval_pairs(cfg, 4)
+    keep = torch.tensor([r == "20-40" for r in rows])
+    by_hand = hole_metrics(mean_fill(images, masks)[keep], images[keep], masks[keep])
+    assert refs["mean fill"]["hole_l1_20-40"] == pytest.approx(by_hand["hole_l1"])
+    mean, bih, gt = (refs[k] for k in REFERENCES)
+    for b in ("0-20", "20-40", "40-60"):
+        assert gt[f"hole_l1_{b}"] == 0 and gt[f"l1pm_{b}"] == 0
+        assert bih[f"hole_l1_{b}"] < mean[f"hole_l1_{b}"]  # photos are smooth at 32 px
+        assert bih[f"l1pm_{b}"] == pytest.approx(2 * bih[f"l1_{b}"])
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, 2))
+    f = score_composites(images, images, masks, rows, net)
+    assert f[f"{f['fid_name']}_0-20"] == pytest.approx(0, abs=1e-3)
+
+
+def test_gate_claims_against_the_classical_fill():
+    from ci_inpaint.experiments import scat as exp
+
+    refs = {exp.CLASSICAL: {f"hole_l1_{b}": 0.03 for b in exp.BUCKETS}
+            | {f"fid_x_{b}": 1.0 for b in exp.BUCKETS}}
+    rows = [{"variant": "baseline", "seed": s, **{f"hole_l1_{b}": 0.02 + 0.001 * s
+                                                   for b in exp.BUCKETS},
+             **{f"fid_x_{b}": 5.0 + s for b in exp.BUCKETS}} for s in range(3)]
+    got = {c.text: c.verdict for c in exp.claims(rows, "fid_x", refs)}
+    gate = [t for t in got if "biharmonic" in t]
+    assert len(gate) == 6
+    assert all(got[t] == "holds" for t in gate if "hole L1" in t)
+    assert all(got[t] == "does not hold" for t in gate if "fid_x" in t)

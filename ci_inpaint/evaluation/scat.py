@@ -38,32 +38,68 @@ def fid_fallback(resolution: int):
     return shared("photos", resolution)
 
 
-def evaluate_run(method: SCAT, n_per_bucket: int, fid: bool = True,
-                 feature_net="auto") -> dict[str, Any]:
-    """Composite metrics per bucket: ``l1_<b>`` on [0, 1] and ``l1pm_<b>`` on [-1, 1] (the
-    authors' scale, twice the first), ``psnr_<b>``, ``ssim_<b>``, and the FID of each bucket's
-    composites vs the same ground truths (``<fid name>_<b>``; ``fid_name``, ``fid_n``)."""
+def _feature_net(cfg, feature_net):
+    """The FID's feature net: the Inception where its weights are, else (``auto`` on photos)
+    :func:`fid_fallback`'s in-project photo classifier, named as such in the results."""
     from ..errors import WeightsMissingError
-    from ..metrics import by_bucket
-    from ..metrics import fid as fid_of
     from ..metrics.fid import resolve_feature_net
 
-    images, masks, rows = eval_pairs(method.cfg, n_per_bucket)
-    comp = method.inpaint(images, masks)
+    try:
+        return resolve_feature_net(feature_net)
+    except WeightsMissingError:
+        if feature_net != "auto" or cfg.dataset != "photos":
+            raise
+        return fid_fallback(cfg.resolution)
+
+
+def score_composites(comp: Tensor, images: Tensor, masks: Tensor, rows: list[str],
+                     net=None) -> dict[str, Any]:
+    """Composites scored per bucket of ``rows``: whole-image ``l1_<b>`` on [0, 1] and
+    ``l1pm_<b>`` on [-1, 1] (the authors' scale, twice the first), ``psnr_<b>``, ``ssim_<b>``;
+    inside the hole ``hole_l1_<b>`` ([0, 1]) and ``hole_psnr_<b>``; with a feature ``net`` the
+    FID of each bucket's composites vs the same ground truths (``<fid name>_<b>``;
+    ``fid_name``, ``fid_n``, ``fid_feature_net``)."""
+    from ..metrics import by_bucket
+    from ..metrics import fid as fid_of
+    from ..metrics.references import hole_metrics
+
     out: dict[str, Any] = {}
     for b, r in by_bucket(comp, images, masks, EVAL_BUCKETS).items():
         out[f"l1_{b}"], out[f"l1pm_{b}"] = r["l1"], 2 * r["l1"]
         out[f"psnr_{b}"], out[f"ssim_{b}"], out[f"n_{b}"] = r["psnr"], r["ssim"], r["n"]
-    if fid:
-        try:
-            net = resolve_feature_net(feature_net)
-        except WeightsMissingError:
-            if feature_net != "auto" or method.cfg.dataset != "photos":
-                raise
-            net = fid_fallback(method.cfg.resolution)
-        for b in EVAL_BUCKETS:
-            keep = torch.tensor([r == b for r in rows])
+    for b in EVAL_BUCKETS:
+        keep = torch.tensor([r == b for r in rows])
+        h = hole_metrics(comp[keep], images[keep], masks[keep])
+        out[f"hole_l1_{b}"], out[f"hole_psnr_{b}"] = h["hole_l1"], h["hole_psnr"]
+        if net is not None:
             f = fid_of(images[keep], comp[keep], feature_net=net)
             out[f"{f['name']}_{b}"] = f["value"]
             out["fid_name"], out["fid_n"], out["fid_feature_net"] = f["name"], f["n_a"], f["feature_net"]
     return out
+
+
+def evaluate_run(method: SCAT, n_per_bucket: int, fid: bool = True,
+                 feature_net="auto") -> dict[str, Any]:
+    """A trained run's composites on the fixed pairs of :func:`eval_pairs`, scored by
+    :func:`score_composites` (with the FID when ``fid``)."""
+    images, masks, rows = eval_pairs(method.cfg, n_per_bucket)
+    net = _feature_net(method.cfg, feature_net) if fid else None
+    return score_composites(method.inpaint(images, masks), images, masks, rows, net)
+
+
+#: the trivial references of the "does it learn" gate, in table order
+REFERENCES = ("mean fill", "classical fill (biharmonic)", "ground truth")
+
+
+def references(cfg, n_per_bucket: int, fid: bool = True, feature_net="auto") -> dict[str, dict]:
+    """The trivial references on the runs' evaluation pairs, scored as the runs are
+    (:func:`score_composites`): the hole painted with the known pixels' mean colour
+    (:func:`~ci_inpaint.metrics.references.mean_fill`), scikit-image's biharmonic fill
+    (:func:`~ci_inpaint.metrics.references.classical_fill`) and the ground truth itself (the
+    ceiling; its FID against itself is 0, the floor of this paired FID)."""
+    from ..metrics.references import classical_fill, mean_fill
+
+    images, masks, rows = eval_pairs(cfg, n_per_bucket)
+    net = _feature_net(cfg, feature_net) if fid else None
+    fills = dict(zip(REFERENCES, (mean_fill(images, masks), classical_fill(images, masks), images)))
+    return {k: score_composites(f, images, masks, rows, net) for k, f in fills.items()}

@@ -27,7 +27,9 @@ NAMES = {"baseline": "Baseline", "scat": "Baseline-1 (+SCAT)", "text": "Baseline
          "full_white": "Proposed, white holes (AOT-GAN trainer)"}
 BUCKETS = ("0-20", "20-40", "40-60")
 METRICS = ("l1pm", "psnr", "ssim")  # plus the FID under its own name
-LOWER = {"l1pm": True, "psnr": False, "ssim": False, "fid": True}
+HOLE = ("hole_l1", "hole_psnr")  # inside the hole only ([0, 1] scale)
+LOWER = {"l1pm": True, "psnr": False, "ssim": False, "fid": True, "hole_l1": True,
+         "hole_psnr": False}
 N_PER_BUCKET = {"smoke": 12, "quick": 160, "study": 160, "full": 5000}  # eval pairs per bucket (= FID n)
 
 
@@ -64,6 +66,20 @@ def run_ablation(seeds, out: str | Path, profile: str = "quick", workers: int = 
                "feature_net": feature_net}
     return run_grid(scat_cell, variants(temperature, white), seeds, out, profile=profile, knobs=knobs,
                     options=options, workers=workers, threads=threads, desc="SCAT ablation")
+
+
+def references(profile: str = "quick", n_per_bucket: int | None = None, fid: bool = True,
+               feature_net: str = "auto", **knobs: Any) -> dict[str, dict[str, Any]]:
+    """The trivial references (mean fill, biharmonic fill, ground truth) on the runs' evaluation
+    pairs, scored as the runs are (:func:`ci_inpaint.evaluation.scat.references`)."""
+    from ..config import resolve_config
+    from ..evaluation.scat import references as score
+    from ..methods.scat import SCATConfig
+
+    knobs = {k: v for k, v in knobs.items() if k in ("dataset", "data_root", "mask_root",
+                                                     "resolution")}
+    cfg = resolve_config(SCATConfig, profile, knobs)
+    return score(cfg, n_per_bucket or N_PER_BUCKET[profile], fid, feature_net)
 
 
 def load_methods(rows: list[dict[str, Any]], out: str | Path, seed: int) -> dict[str, Any]:
@@ -108,6 +124,24 @@ WHY = ("32 px photo patches, a narrow AOT G and U-Net D, 100 steps at 5x the pap
 
 def _metric_key(m: str, fid_key: str) -> str:
     return fid_key if m == "fid" else m
+
+
+GATE = "issue 21's 'does it learn' gate for the quick profile (not a paper number)"
+CLASSICAL = "classical fill (biharmonic)"
+
+
+def gate_specs(refs: dict[str, dict[str, Any]], fid_key: str, variant: str = "baseline") -> list[Spec]:
+    """Does the generator learn to fill (the quick targets): the Baseline (AOT-GAN) beats the
+    classical fill on hole L1 and on the FID in every bucket (``refs``: :func:`references`)."""
+    out = []
+    for b in BUCKETS:
+        for m, k in (("hole L1", f"hole_l1_{b}"), (fid_key, f"{fid_key}_{b}")):
+            if k in refs[CLASSICAL]:
+                v = refs[CLASSICAL][k]
+                out.append(Spec(f"{NAMES[variant]} beats the biharmonic fill on {m} ({b} %: "
+                                f"< {v:.4g})", k, variant, v, "<", (NAMES[variant],),
+                                Reference("< the classical fill", GATE)))
+    return out
 
 
 def ablation_specs(fid_key: str) -> list[Spec]:
@@ -155,10 +189,13 @@ def all_specs(fid_key: str) -> list[Spec]:
     return [*ablation_specs(fid_key), *bucket_specs(fid_key), TEMPERATURE, FILL]
 
 
-def claims(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]:
+def claims(rows: list[dict[str, Any]], fid_key: str,
+           refs: dict[str, dict[str, Any]] | None = None) -> list[Claim]:
     """Every claim once, with the Welch and the paired test (the paired one decides where the
-    variants share >= 2 seeds): :func:`ci_inpaint.experiments.decide` on :func:`all_specs`."""
-    return decide(all_specs(fid_key), rows, why=WHY)
+    variants share >= 2 seeds): :func:`ci_inpaint.experiments.decide` on the gate (when
+    ``refs`` are given: :func:`gate_specs`) and :func:`all_specs`."""
+    gate = gate_specs(refs, fid_key) if refs is not None else []
+    return decide([*gate, *all_specs(fid_key)], rows, why=WHY)
 
 
 # ----------------------------------------------------------------------------- figures
@@ -209,7 +246,7 @@ def plot_samples(methods: dict[str, Any], images, masks, n: int = 6):
     return fig
 
 
-__all__ = ["ABLATION", "BUCKETS", "METRICS", "NAMES", "N_PER_BUCKET", "T2", "T3",
-           "ablation_specs", "all_specs", "bucket_specs", "claims",
+__all__ = ["ABLATION", "BUCKETS", "CLASSICAL", "GATE", "HOLE", "METRICS", "NAMES", "N_PER_BUCKET", "T2", "T3",
+           "ablation_specs", "all_specs", "bucket_specs", "claims", "gate_specs", "references",
            "FILL", "TEMPERATURE", "load_methods", "paper_metrics", "plot_s_history",
            "plot_samples", "run_ablation", "scat_cell", "variants"]
