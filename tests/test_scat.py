@@ -148,7 +148,7 @@ def test_evaluate_records_s_map():
     m = _method("scat")
     ctx = FakeContext(m)
     out = m.evaluate(ctx)
-    assert set(out) == {"s_gap", "s_acc", "probe_l1"}
+    assert set(out) == {"s_gap", "s_acc", "s_iou", "probe_l1"}
     assert m.s_history[0]["s"].shape == (32, 32)
     state = m.extra_state()
     m2 = _method("scat")
@@ -265,3 +265,16 @@ def test_gate_claims_against_the_classical_fill():
     assert len(gate) == 6
     assert all(got[t] == "holds" for t in gate if "hole L1" in t)
     assert all(got[t] == "does not hold" for t in gate if "fid_x" in t)
+
+
+def test_s_map_scores_by_hand():
+    from ci_inpaint.evaluation.scat import s_map_scores
+
+    hole = torch.tensor([[[[0.0, 0.0, 1.0, 1.0]]]])
+    s = torch.tensor([[[[2.0, -1.0, -3.0, 1.0]]]])  # S calls pixels 2 and 3 generated
+    img = torch.zeros(1, 3, 1, 4)
+    out = s_map_scores(s, hole, img, img)
+    assert out["s_iou"] == pytest.approx(1 / 3)  # {3} of {2, 3, 4}
+    assert out["s_gap"] == pytest.approx(0.5 - (-1.0))
+    assert out["s_acc"] == pytest.approx(0.5)
+    assert s_map_scores(torch.ones_like(s), hole, img, img)["s_iou"] == 0

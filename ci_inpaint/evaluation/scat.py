@@ -22,11 +22,14 @@ if TYPE_CHECKING:
 
 def s_map_scores(s: Tensor, hole: Tensor, comp: Tensor, image: Tensor) -> dict[str, float]:
     """How well S's logit map ``s`` of the composite ``comp`` finds the hole: ``s_gap`` = mean
-    logit on known pixels - on hole pixels, ``s_acc`` = pixel accuracy of its sign;
+    logit on known pixels - on hole pixels, ``s_acc`` = pixel accuracy of its sign, ``s_iou``
+    = IoU of the pixels S calls generated (logit < 0) with the true hole (0 when it calls none);
     ``probe_l1`` = L1 of the composite vs ``image`` ([0, 1] scale)."""
     gap = s[hole < 0.5].mean() - s[hole > 0.5].mean()
     acc = ((s > 0).float() == (1 - hole)).float().mean()
-    return {"s_gap": float(gap), "s_acc": float(acc),
+    gen, true = s < 0, hole > 0.5
+    iou = (gen & true).sum() / (gen | true).sum().clamp_min(1)
+    return {"s_gap": float(gap), "s_acc": float(acc), "s_iou": float(iou),
             "probe_l1": float(((comp - image).abs() / 2).mean())}
 
 

@@ -57,14 +57,29 @@ def scat_cell(cell: Cell) -> dict[str, Any]:
             "eval_s": round(time.perf_counter() - t0, 2), **res.metrics, **ev}
 
 
+#: a variant's training time relative to the Baseline's (2-core CPU, quick): the B x B
+#: re-corrupted negatives of the semantic loss make the Proposed rows about twice as slow
+COST = {"baseline": 1.0, "scat": 1.2, "text": 1.4, "full": 1.9, "full_code": 1.9,
+        "full_white": 1.9}
+
+#: the quick profile's headline comparison (issue "Teaching scale that learns"): the paper's
+#: model against its baseline; the study trains every row of :func:`variants`
+HEADLINE = ("baseline", "full")
+
+
 def run_ablation(seeds, out: str | Path, profile: str = "quick", workers: int = 1,
                  threads: int = 1, temperature: bool = True, white: bool = False,
-                 n_per_bucket: int | None = None,
+                 n_per_bucket: int | None = None, only: tuple[str, ...] | None = None,
                  fid: bool = True, feature_net: str = "auto", **knobs: Any) -> list[dict[str, Any]]:
-    """Table 3 (+ the temperature comparison): every variant x seed into ``out/<variant>-s<seed>``."""
+    """Table 3 (+ the temperature comparison): every variant x seed into ``out/<variant>-s<seed>``
+    (``only``: those variants of :func:`variants`, e.g. :data:`HEADLINE`)."""
     options = {"n_per_bucket": n_per_bucket or N_PER_BUCKET[profile], "fid": fid,
                "feature_net": feature_net}
-    return run_grid(scat_cell, variants(temperature, white), seeds, out, profile=profile, knobs=knobs,
+    grid = variants(temperature, white)
+    if only is not None:
+        grid = {k: v for k, v in grid.items() if k in only}
+    # Proposed costs about twice the Baseline (the B x B re-corrupted negatives): start it first
+    return run_grid(scat_cell, grid, seeds, out, profile=profile, knobs=knobs, cost=COST,
                     options=options, workers=workers, threads=threads, desc="SCAT ablation")
 
 
@@ -118,8 +133,8 @@ def paper_metrics(fid_key: str) -> dict[str, dict[str, Any]]:
 
 
 # ----------------------------------------------------------------------------- claims
-WHY = ("32 px photo patches, a narrow AOT G and U-Net D, 100 steps at 5x the paper's lr and 3 "
-       "seeds, against 300k iterations at 256 px on CelebA: far from the paper's converged runs")
+WHY = ("32 px photo patches, a narrow AOT G and U-Net D, 800 steps at 5x the paper's lr, "
+       "against 300k iterations at 256 px on CelebA: far from the paper's converged runs")
 
 
 def _metric_key(m: str, fid_key: str) -> str:
@@ -229,13 +244,49 @@ def plot_s_history(method, title: str = ""):
     return fig
 
 
-def plot_samples(methods: dict[str, Any], images, masks, n: int = 6):
-    """Inpainted samples per variant side by side: rows = inputs, columns = ground truth,
-    corrupted input, then each variant's composite."""
+def s_curves(method) -> list[dict[str, Any]]:
+    """S on the probe composite at each evaluation: ``s_gap`` and ``s_iou``
+    (:func:`ci_inpaint.evaluation.scat.s_map_scores` of the stored maps)."""
+    from ..evaluation.scat import s_map_scores
+
+    p = method.probe()
+    out = []
+    for h in method.s_history:
+        sc = s_map_scores(h["s"].float()[None, None], p["mask"], h["comp"].float()[None], p["image"])
+        out.append({"step": h["step"], **{k: round(sc[k], 3) for k in ("s_gap", "s_iou", "probe_l1")}})
+    return out
+
+
+def plot_s_curves(curves: dict[str, list[dict[str, Any]]]):
+    """The game over training, one line per variant: S's IoU with the true hole (does S find
+    it?), its logit gap, and the probe fill's L1 (is G's fill improving?)."""
     import matplotlib.pyplot as plt
 
-    cols = [("ground truth", images[:n]), ("input", images[:n] * (1 - masks[:n]))]
+    fig, axes = plt.subplots(1, 3, figsize=(10, 2.8))
+    for name, rows in curves.items():
+        steps = [r["step"] for r in rows]
+        for ax, k in zip(axes, ("s_iou", "s_gap", "probe_l1")):
+            ax.plot(steps, [r[k] for r in rows], marker="o", ms=3, label=name)
+    for ax, t in zip(axes, ("S: IoU of 'generated' with the hole", "S: logit gap known - hole",
+                            "probe composite L1 [0, 1]")):
+        ax.set(xlabel="step", title=t)
+        ax.title.set_fontsize(9)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_samples(methods: dict[str, Any], images, masks, n: int = 6):
+    """Inpainted samples side by side: rows = inputs; columns = the corrupted input, the
+    classical (biharmonic) fill, each variant's composite, the ground truth."""
+    import matplotlib.pyplot as plt
+
+    from ..metrics.references import classical_fill
+
+    cols = [("input", images[:n] * (1 - masks[:n])),
+            ("classical fill (biharmonic)", classical_fill(images[:n], masks[:n]))]
     cols += [(NAMES.get(v, v), m.inpaint(images[:n], masks[:n])) for v, m in methods.items()]
+    cols.append(("ground truth", images[:n]))
     fig, axes = plt.subplots(n, len(cols), figsize=(1.5 * len(cols), 1.5 * n), squeeze=False)
     for j, (title, ims) in enumerate(cols):
         for i in range(n):
@@ -246,7 +297,8 @@ def plot_samples(methods: dict[str, Any], images, masks, n: int = 6):
     return fig
 
 
-__all__ = ["ABLATION", "BUCKETS", "CLASSICAL", "GATE", "HOLE", "METRICS", "NAMES", "N_PER_BUCKET", "T2", "T3",
+__all__ = ["ABLATION", "BUCKETS", "CLASSICAL", "COST", "GATE", "HEADLINE", "HOLE", "METRICS",
+           "NAMES", "N_PER_BUCKET", "T2", "T3",
            "ablation_specs", "all_specs", "bucket_specs", "claims", "gate_specs", "references",
            "FILL", "TEMPERATURE", "load_methods", "paper_metrics", "plot_s_history",
-           "plot_samples", "run_ablation", "scat_cell", "variants"]
+           "plot_s_curves", "plot_samples", "run_ablation", "s_curves", "scat_cell", "variants"]
