@@ -74,8 +74,9 @@ def test_figures(grid):
     assert all(a is not None and 0 <= a.min() and a.max() <= 1 for a in alphas)
     assert all(a is None for a in exp.multiscale_outputs(methods["c0d0"], ims[0], mks[0])[1])
     fig = exp.plot_variants(methods, ims, mks, n=2)
-    assert len(fig.axes) == 2 * 6  # input, 4 variants, ground truth
-    assert fig.axes[1].get_title().startswith(exp.NAMES["c0d0"]) and "ring" in fig.axes[1].get_title()
+    assert len(fig.axes) == 2 * 7  # input, biharmonic, 4 variants, ground truth
+    assert fig.axes[1].get_title().startswith("biharmonic") and "ring" in fig.axes[1].get_title()
+    assert fig.axes[2].get_title().startswith(exp.NAMES["c0d0"]) and "ring" in fig.axes[2].get_title()
     assert len(exp.plot_multiscale(methods["c0d1"], ims[0], mks[0]).axes) == 2 * (2 + p) + 1  # + colorbar
     exp.plot_retrieval(exp.run_stage1([3], out, "smoke", progress="off"))
     import matplotlib.pyplot as plt
@@ -172,3 +173,25 @@ def test_a_retrained_stage1_is_never_a_reused_row(tmp_path):
     assert new != old and src == {"init": new}
     assert not (tmp_path / "table2" / again[0]["run"] / "sources.json").exists()
     assert again[0]["l1"] == rows[0]["l1"] and again[1]["l1"] != rows[1]["l1"]
+
+
+def test_daf_references_and_gate():
+    """The references are scored like the runs (hole L1 of the mean fill by hand), the ground
+    truth is perfect, and the gate compares the plain network with the biharmonic fill."""
+    from ci_inpaint.config import resolve_config
+    from ci_inpaint.data.daf import fixed_views
+    from ci_inpaint.evaluation.daf import REFERENCES, references
+    from ci_inpaint.experiments import daf as exp
+    from ci_inpaint.methods.daf import DAFConfig
+    from ci_inpaint.metrics.references import hole_metrics, mean_fill
+
+    cfg = resolve_config(DAFConfig, "smoke", {})
+    refs = references(cfg, 8, fid=False)
+    assert list(refs) == list(REFERENCES)
+    images, masks, _ = fixed_views(cfg.dataset, cfg.resolution, 8, cfg.data_root, split="test")
+    assert refs["mean fill"]["hole_l1"] == hole_metrics(mean_fill(images, masks), images, masks)["hole_l1"]
+    assert refs["ground truth"]["hole_l1"] == 0 and refs["ground truth"]["ring_l1"] == 0
+    assert refs[exp.CLASSICAL]["hole_l1"] < refs["mean fill"]["hole_l1"]
+    rows = [{"variant": "c0d0", "seed": s, "hole_l1": 0.5 + 0.01 * s} for s in range(3)]
+    got = exp.claims(rows, "fid_x", refs)
+    assert len(got) == 1 and got[0].verdict == "does not hold"  # 0.5 vs the fill's < 0.5

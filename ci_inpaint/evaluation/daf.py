@@ -39,11 +39,19 @@ def composite_scores(method: DAFInpaint, images: Tensor, masks: Tensor,
                      width: int = 2) -> tuple[dict, Tensor]:
     """L1 ([0, 1] scale, whole image), PSNR and SSIM of the composites of (images, masks) and
     the boundary ring scores (``ring_l1``, ``ring_grad``, ring ``width``), and the composites."""
-    from ..metrics.inpaint import boundary_scores, inpaint_metrics
-
     comp = method.inpaint(images, masks)
-    return {**inpaint_metrics(comp, images, masks),
-            **boundary_scores(comp, images, masks, width)}, comp
+    return score_composites(comp, images, masks, width), comp
+
+
+def score_composites(comp: Tensor, images: Tensor, masks: Tensor, width: int = 2) -> dict:
+    """Whole-image L1 ([0, 1]), PSNR, SSIM, inside the hole ``hole_l1`` / ``hole_psnr``, and
+    the boundary ring (``ring_l1``, ``ring_grad``) of composites ``comp``."""
+    from ..metrics.inpaint import boundary_scores, inpaint_metrics
+    from ..metrics.references import hole_metrics
+
+    h = hole_metrics(comp, images, masks)
+    return {**inpaint_metrics(comp, images, masks), "hole_l1": h["hole_l1"],
+            "hole_psnr": h["hole_psnr"], **boundary_scores(comp, images, masks, width)}
 
 
 def fid_fallback(dataset: str, resolution: int):
@@ -70,6 +78,31 @@ def evaluate_run(method: DAFInpaint, n: int, fid: bool = True, feature_net="auto
         f = fid_of(images, comp, feature_net=net)
         out.update({f["name"]: f["value"], "fid_name": f["name"], "fid_n": f["n_a"],
                     "fid_label": f["label"], "fid_feature_net": f["feature_net"]})
+    return out
+
+
+#: the trivial references of the "does it learn" gate, in table order
+REFERENCES = ("mean fill", "classical fill (biharmonic)", "ground truth")
+
+
+def references(cfg, n: int, fid: bool = True, feature_net="auto", width: int = 2) -> dict:
+    """The trivial references on :func:`evaluate_run`'s test pairs, scored alike
+    (:func:`score_composites` and the same FID): the known pixels' mean colour in the hole, the
+    biharmonic fill and the ground truth (the ceiling; its FID against itself is 0, the floor
+    of this paired FID)."""
+    from ..metrics import fid as fid_of
+    from ..metrics.fid import feature_net_or
+    from ..metrics.references import classical_fill, mean_fill
+
+    images, masks, _ = fixed_views(cfg.dataset, cfg.resolution, n, cfg.data_root, split="test")
+    fills = dict(zip(REFERENCES, (mean_fill(images, masks), classical_fill(images, masks), images)))
+    net = feature_net_or(feature_net, lambda: fid_fallback(cfg.dataset, cfg.resolution)) if fid else None
+    out = {}
+    for name, comp in fills.items():
+        out[name] = score_composites(comp, images, masks, width)
+        if net is not None:
+            f = fid_of(images, comp, feature_net=net)
+            out[name].update({f["name"]: f["value"], "fid_name": f["name"]})
     return out
 
 

@@ -34,7 +34,9 @@ VARIANTS = {v: {"daf": v[3] == "1"} for v in ORDER}
 NAMES = {"c0d0": "no CL, no DAF", "c1d0": "CL only", "c0d1": "DAF only", "c1d1": "full (CL + DAF)"}
 METRICS = ("l1", "psnr", "ssim")  # plus the FID under its own name
 RING = ("ring_l1", "ring_grad")
-LOWER = {"l1": True, "psnr": False, "ssim": False, "fid": True, "ring_l1": True, "ring_grad": True}
+HOLE = ("hole_l1", "hole_psnr")  # inside the hole only ([0, 1] scale)
+LOWER = {"l1": True, "psnr": False, "ssim": False, "fid": True, "ring_l1": True, "ring_grad": True,
+         "hole_l1": True, "hole_psnr": False}
 EVAL_N = {"smoke": 16, "quick": 376, "study": 376, "full": 2000}  # test pairs (= FID n); photos: 376
 
 T2_SOURCE = "Table II (ablation study), Places2 validation images, free-form masks"
@@ -106,6 +108,19 @@ def run_table2(seeds, out: str | Path, profile: str = "quick", workers: int = 1,
                     threads=threads, desc="DAF Table II")
 
 
+def references(profile: str = "quick", n: int | None = None, fid: bool = True,
+               feature_net: str = "auto", **knobs: Any) -> dict[str, dict[str, Any]]:
+    """The trivial references (mean fill, biharmonic fill, ground truth) on Table II's test
+    pairs, scored as the runs are (:func:`ci_inpaint.evaluation.daf.references`)."""
+    from ..config import resolve_config
+    from ..evaluation.daf import references as score
+    from ..methods.daf import DAFConfig
+
+    knobs = {k: v for k, v in knobs.items() if k in ("dataset", "data_root", "resolution")}
+    cfg = resolve_config(DAFConfig, profile, knobs)
+    return score(cfg, n or EVAL_N[profile], fid, feature_net)
+
+
 def load_methods(rows: list[dict[str, Any]], out: str | Path, seed: int) -> dict[str, Any]:
     """``{variant: trained DAFInpaint}`` of the Table II runs of ``seed``, in Table II's order."""
     runs = {r["variant"]: r["run"] for r in rows if r["seed"] == seed}
@@ -151,6 +166,24 @@ def stage1_claims(s1_rows: list[dict[str, Any]]) -> list[Claim]:
     return decide([STAGE1], s1_rows, why=WHY)
 
 
+GATE = "issue 21's 'does it learn' gate for the quick profile (not a paper number)"
+CLASSICAL = "classical fill (biharmonic)"
+
+
+def gate_specs(refs: dict[str, dict[str, Any]], fid_key: str, variant: str = "c0d0") -> list[Spec]:
+    """Does the generator learn to fill: the plain network (no CL, no DAF: the CAN's decoder
+    without DAF) beats the classical fill on hole L1 and on the FID (``refs``:
+    :func:`references`)."""
+    out = []
+    for m, k in (("hole L1", "hole_l1"), (fid_key, fid_key)):
+        if k in refs[CLASSICAL]:
+            v = refs[CLASSICAL][k]
+            out.append(Spec(f"{NAMES[variant]} beats the biharmonic fill on {m} (< {v:.4g})", k,
+                            variant, v, "<", (NAMES[variant],),
+                            Reference("< the classical fill", GATE)))
+    return out
+
+
 def table2_specs(fid_key: str) -> list[Spec]:
     """Table II's claims per metric: the full model is best of the four, and contrastive
     pre-training alone and DAF alone each improve on the plain network (the paper's reading:
@@ -180,9 +213,12 @@ def boundary_specs() -> list[Spec]:
                                  "boundaries", FIG7)) for k in RING]
 
 
-def claims(rows: list[dict[str, Any]], fid_key: str) -> list[Claim]:
-    """Table II's and Fig. 7's claims once each, with the Welch and the paired test."""
-    return decide(table2_specs(fid_key) + boundary_specs(), rows, why=WHY)
+def claims(rows: list[dict[str, Any]], fid_key: str,
+           refs: dict[str, dict[str, Any]] | None = None) -> list[Claim]:
+    """The gate (when ``refs`` are given: :func:`gate_specs`), Table II's and Fig. 7's claims
+    once each, with the Welch and the paired test."""
+    gate = gate_specs(refs, fid_key) if refs is not None else []
+    return decide(gate + table2_specs(fid_key) + boundary_specs(), rows, why=WHY)
 
 
 # ----------------------------------------------------------------------------- figures
@@ -260,15 +296,17 @@ def plot_multiscale(method, image, hole, title: str = ""):
 
 
 def plot_variants(methods: dict[str, Any], images, masks, n: int = 4, width: int = 2):
-    """Fig. 7: per input row, (a) input, (b)-(e) the four variants in Table II's order, (f) the
-    ground truth; the boundary ring's two edges drawn in cyan, each composite titled with its
+    """Fig. 7: per input row, (a) input, the classical (biharmonic) fill, (b)-(e) the four
+    variants in Table II's order, (f) the ground truth; the boundary ring's two edges drawn in cyan, each composite titled with its
     own ``ring_l1`` (x 100)."""
     import matplotlib.pyplot as plt
 
     from ..metrics.inpaint import boundary_ring, boundary_scores
 
     ims, mks = images[:n], masks[:n]
-    cols = [("input", ims * (1 - mks), False)]
+    from ..metrics.references import classical_fill
+
+    cols = [("input", ims * (1 - mks), False), ("biharmonic", classical_fill(ims, mks), True)]
     cols += [(NAMES[v], m.inpaint(ims, mks), True) for v, m in methods.items()]
     cols.append(("ground truth", ims, False))
     ring = boundary_ring(mks.double(), width)
@@ -289,8 +327,9 @@ def plot_variants(methods: dict[str, Any], images, masks, n: int = 4, width: int
     return fig
 
 
-__all__ = ["CONTRASTIVE", "EVAL_N", "FULL", "LOWER", "METRICS", "NAMES", "ORDER", "RING", "SHARED",
-           "T2", "T2_SOURCE", "VARIANTS", "boundary_specs", "claims", "load_methods",
+__all__ = ["CLASSICAL", "CONTRASTIVE", "EVAL_N", "FULL", "GATE", "HOLE", "LOWER", "METRICS", "NAMES", "ORDER", "RING", "SHARED",
+           "T2", "T2_SOURCE", "VARIANTS", "boundary_specs", "claims", "gate_specs", "load_methods",
+           "references",
            "multiscale_outputs", "paper_metrics", "paper_rows", "plot_multiscale", "plot_retrieval",
            "plot_variants",
            "retrieval_curves", "run_stage1", "run_table2", "stage1_cell", "stage1_claims",
