@@ -18,6 +18,7 @@ from torch import Tensor
 
 from ..data.daf import fixed_views
 from ..losses.nce import similarity
+from ..metrics.references import REFERENCES  # noqa: F401 (the gate's references, table order)
 from ..nn.daf import SiameseBranch, masked_input
 
 if TYPE_CHECKING:
@@ -81,10 +82,6 @@ def evaluate_run(method: DAFInpaint, n: int, fid: bool = True, feature_net="auto
     return out
 
 
-#: the trivial references of the "does it learn" gate, in table order
-REFERENCES = ("mean fill", "classical fill (biharmonic)", "ground truth")
-
-
 def references(cfg, n: int, fid: bool = True, feature_net="auto", width: int = 2) -> dict:
     """The trivial references on :func:`evaluate_run`'s test pairs, scored alike
     (:func:`score_composites` and the same FID): the known pixels' mean colour in the hole, the
@@ -92,10 +89,10 @@ def references(cfg, n: int, fid: bool = True, feature_net="auto", width: int = 2
     of this paired FID)."""
     from ..metrics import fid as fid_of
     from ..metrics.fid import feature_net_or
-    from ..metrics.references import classical_fill, mean_fill
+    from ..metrics.references import reference_fills
 
     images, masks, _ = fixed_views(cfg.dataset, cfg.resolution, n, cfg.data_root, split="test")
-    fills = dict(zip(REFERENCES, (mean_fill(images, masks), classical_fill(images, masks), images)))
+    fills = reference_fills(images, masks)
     net = feature_net_or(feature_net, lambda: fid_fallback(cfg.dataset, cfg.resolution)) if fid else None
     out = {}
     for name, comp in fills.items():

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from ..data.scat import EVAL_BUCKETS, eval_pairs
+from ..metrics.references import REFERENCES  # noqa: F401 (the gate's references, table order)
 
 if TYPE_CHECKING:
     from ..methods.scat import SCAT
@@ -90,19 +91,15 @@ def evaluate_run(method: SCAT, n_per_bucket: int, fid: bool = True,
     return score_composites(method.inpaint(images, masks), images, masks, rows, net)
 
 
-#: the trivial references of the "does it learn" gate, in table order
-REFERENCES = ("mean fill", "classical fill (biharmonic)", "ground truth")
-
-
 def references(cfg, n_per_bucket: int, fid: bool = True, feature_net="auto") -> dict[str, dict]:
     """The trivial references on the runs' evaluation pairs, scored as the runs are
     (:func:`score_composites`): the hole painted with the known pixels' mean colour
     (:func:`~ci_inpaint.metrics.references.mean_fill`), scikit-image's biharmonic fill
     (:func:`~ci_inpaint.metrics.references.classical_fill`) and the ground truth itself (the
     ceiling; its FID against itself is 0, the floor of this paired FID)."""
-    from ..metrics.references import classical_fill, mean_fill
+    from ..metrics.references import reference_fills
 
     images, masks, rows = eval_pairs(cfg, n_per_bucket)
     net = _feature_net(cfg, feature_net) if fid else None
-    fills = dict(zip(REFERENCES, (mean_fill(images, masks), classical_fill(images, masks), images)))
+    fills = reference_fills(images, masks)
     return {k: score_composites(f, images, masks, rows, net) for k, f in fills.items()}

@@ -167,7 +167,7 @@ def stage1_claims(s1_rows: list[dict[str, Any]]) -> list[Claim]:
 
 
 GATE = "issue 21's 'does it learn' gate for the quick profile (not a paper number)"
-CLASSICAL = "classical fill (biharmonic)"
+CLASSICAL = "classical fill (biharmonic)"  # its name in the references (metrics.references)
 
 
 def gate_specs(refs: dict[str, dict[str, Any]], fid_key: str, variant: str = "c0d0") -> list[Spec]:

@@ -142,7 +142,7 @@ def _metric_key(m: str, fid_key: str) -> str:
 
 
 GATE = "issue 21's 'does it learn' gate for the quick profile (not a paper number)"
-CLASSICAL = "classical fill (biharmonic)"
+CLASSICAL = "classical fill (biharmonic)"  # its name in the references (metrics.references)
 
 
 def gate_specs(refs: dict[str, dict[str, Any]], fid_key: str, variant: str = "baseline") -> list[Spec]:

@@ -113,15 +113,26 @@ def score_fill(pred: torch.Tensor, target: torch.Tensor, masks: torch.Tensor,
     return out
 
 
+#: the inpainting references of :func:`reference_fills`, in table order (classical: biharmonic)
+REFERENCES = ("mean fill", "classical fill (biharmonic)", "ground truth")
+
+
+def reference_fills(images: torch.Tensor, masks: torch.Tensor,
+                    classical: str = "biharmonic") -> dict[str, torch.Tensor]:
+    """The inpainting references' composites, by name: mean fill, classical fill, ground truth
+    (the names of :data:`REFERENCES` with ``classical`` in the second)."""
+    return {"mean fill": mean_fill(images, masks),
+            f"classical fill ({classical})": classical_fill(images, masks, classical),
+            "ground truth": images}
+
+
 def reference_scores(images: torch.Tensor, masks: torch.Tensor,
                      classical: str = "biharmonic") -> list[dict]:
     """One row per reference on one evaluation set: mean fill, classical fill, ground truth
     (``{"reference": name, **score_fill(...)}``), the rows a notebook puts above its models."""
-    fills = {"mean fill": mean_fill(images, masks),
-             f"classical fill ({classical})": classical_fill(images, masks, classical),
-             "ground truth": images}
-    return [{"reference": name, **score_fill(f, images, masks)} for name, f in fills.items()]
+    return [{"reference": name, **score_fill(f, images, masks)}
+            for name, f in reference_fills(images, masks, classical).items()]
 
 
-__all__ = ["CLASSICAL", "classical_fill", "hole_metrics", "identity_mapping", "mean_fill",
-           "reference_scores", "score_fill"]
+__all__ = ["CLASSICAL", "REFERENCES", "classical_fill", "hole_metrics", "identity_mapping",
+           "mean_fill", "reference_fills", "reference_scores", "score_fill"]
