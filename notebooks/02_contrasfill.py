@@ -23,6 +23,9 @@
 # $\mathcal L = \mathcal L_{gan} + \lambda_1 \mathcal L_{known} + \lambda_2 \mathcal L_{unknown}$
 # (Eq. 7).
 #
+# The verdicts of a study run (every variant of Tables 1 and 3, 8 seeds each) are in
+# [docs/results/02_contrasfill.md](../docs/results/02_contrasfill.md).
+#
 # Code: `ci_inpaint/nn/bimod.py` (bi-modulated conv), `ci_inpaint/losses/contrasfill.py`
 # (`grid_contrastive_loss`, pair types), `ci_inpaint/nn/contrasfill.py` (G, D, $E_u$),
 # `ci_inpaint/methods/contrasfill.py` (training, variants, evaluation),
