@@ -34,6 +34,9 @@
 # `ci_inpaint/methods/daf.py` (methods `daf_moco` = stage 1, `daf` = stage 2, evaluation),
 # `ci_inpaint/metrics/inpaint.py` (L1 / PSNR / SSIM, the boundary ring),
 # `ci_inpaint/experiments/daf.py` (grids, Table II, claims, Fig. 6-7).
+#
+# The verdicts of a study run (stage 1 and every variant of Table II, 8 seeds each) are in
+# [docs/results/04_daf.md](../docs/results/04_daf.md).
 
 # %% tags=["parameters"]
 import os
@@ -318,7 +321,8 @@ assert all(r["steps"] >= 1 for r in rows + s1_rows)
 #
 # The numbers of this run are in the tables above and in the report (`summary.json`: every
 # metric with its interval over seeds, every claim with its verdict, both tests and the seeds
-# that would decide it). This section says what they mean.
+# that would decide it); a study run's are in
+# [docs/results/04_daf.md](../docs/results/04_daf.md). This section says what they mean.
 #
 # **The losses and the ring** agree with hand computation (the table at the top); the tests
 # check Eq. 1-2 against brute force, DAF's Eq. 3-8 piece by piece, the ring on hand-counted
