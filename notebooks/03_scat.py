@@ -271,6 +271,51 @@ if curves:
     nb.figure(exp.plot_s_curves(curves), "s_curves")
 
 # %% [markdown]
+# ## The contrastive losses at work
+#
+# What the textural (Eq. 3) and semantic (Eq. 4) losses measure, on eight fixed held-out
+# images with 20-40 % holes at each evaluation of the first seed
+# (`evaluation.scat.contrast_scores`), for every variant, including those that do not train
+# the loss (they show what the distances do without it). Left: Eq. 3's value, the distance
+# of the fill's shallow $D$ features to the real image's over their distance to the
+# corrupted input's (lower: the fill's texture is nearer the real image than the hole it came
+# from). Middle: the numerator alone. Right: the projected global features' cosine to the
+# positive (the real image) minus the mean cosine to the negatives (each image re-corrupted by
+# every mask). The distances are in the current $D$'s feature space, which moves as $D$ trains:
+# compare variants at the same step rather than a line with its own start. For variants
+# without $L_{sem}$ the projection MLP is its random initialisation.
+
+# %%
+first = {r["variant"]: exp.run_curves(nb.out / "runs" / r["run"]) for r in rows
+         if r["seed"] == seeds[0]}
+ev = {v: [h for h in c if "text_ratio" in h] for v, c in first.items()}
+nb.figure(exp.plot_lines({names[v]: c for v, c in ev.items()}, exp.CONTRAST), "contrast_curves")
+last = [{"variant": names[v], "step": c[-1]["step"], **{k: round(c[-1][k], 4) for k in exp.CONTRAST}}
+        for v, c in ev.items() if c]
+nb.table("contrast_last", last)
+
+# %% [markdown]
+# ## The balance of the terms
+#
+# Each $G$ term's gradient norm over that of the global adversarial term (`gratio_<term>`,
+# logged every `log_every` steps; the same measure 01_divco uses), as the loss weights of
+# Eq. 8 set it: $\lambda_{rec} = 10$, $\lambda_{text} = 10$, $\lambda_{sem} = 1$. A ratio far
+# above 1 means that term drives $G$ and the adversarial game barely moves it; far below 1,
+# that the term is along for the ride. The table gives each run's median over the second half
+# of training, mean ± std over seeds; the figure the first seed's ratios over training.
+
+# %%
+rkeys = sorted({k for r in rows for k in r if k.startswith("gratio_")})
+if rkeys:
+    rtab = aggregate(rows, tuple(rkeys))
+    nb.table("grad_ratios", [{"variant": names[v], **{k.removeprefix("gratio_"): t[k].format() if k in t
+                                                      else "-" for k in rkeys}}
+                             for v, t in rtab.items()])
+    nb.figure(exp.plot_lines({names[v]: c for v, c in first.items()},
+                             {k: f"||grad {k.removeprefix('gratio_')}|| / ||grad g_adv||"
+                              for k in rkeys}, log=True), "grad_ratios")
+
+# %% [markdown]
 # Inpainted test samples (40-60 % masks), first seed: the corrupted input, the classical
 # (biharmonic) fill, one column per variant, the ground truth.
 

@@ -148,7 +148,8 @@ def test_evaluate_records_s_map():
     m = _method("scat")
     ctx = FakeContext(m)
     out = m.evaluate(ctx)
-    assert set(out) == {"s_gap", "s_acc", "s_iou", "probe_l1"}
+    assert set(out) == {"s_gap", "s_acc", "s_iou", "probe_l1", "text_pos", "text_neg",
+                        "text_ratio", "sem_pos", "sem_neg", "sem_gap"}
     assert m.s_history[0]["s"].shape == (32, 32)
     state = m.extra_state()
     m2 = _method("scat")
@@ -278,3 +279,71 @@ def test_s_map_scores_by_hand():
     assert out["s_gap"] == pytest.approx(0.5 - (-1.0))
     assert out["s_acc"] == pytest.approx(0.5)
     assert s_map_scores(torch.ones_like(s), hole, img, img)["s_iou"] == 0
+
+
+def test_contrast_scores_are_the_losses_distances():
+    """contrast_scores' Eq. 3 value equals textural_contrastive_loss on the same features, and
+    its cosines equal a per-row brute-force loop; a perfect fill has pos 0, sem_pos 1."""
+    from ci_inpaint.evaluation.scat import contrast_scores
+    from ci_inpaint.losses.scat import corrupt, textural_contrastive_loss
+
+    m = _method("full")
+    m.D.eval(), m.G.eval()  # as the engine evaluates: no spectral-norm power step per call
+    c = m.contrast_probe()
+    x, hole = c["image"], c["mask"]
+    assert x.shape[0] == 8 and torch.equal(m.contrast_probe()["mask"], hole)  # fixed rows
+    with torch.no_grad():
+        out = contrast_scores(m, x, hole)
+        comp = m.composite(m.G(x, hole), x, hole).clamp(-1, 1)
+        fc, fx, fk = (m.D.encode(t)[0][:4] for t in (comp, x, corrupt(x, hole)))
+        assert out["text_ratio"] == pytest.approx(float(textural_contrastive_loss(fc, fx, fk)), rel=1e-5)
+        assert out["text_pos"] == pytest.approx(sum(float((a - b).abs().mean()) for a, b in zip(fc, fx)), rel=1e-5)
+        z = lambda t: torch.nn.functional.normalize(m.P(m.D.encode(t)[1]), dim=1)  # noqa: E731
+        za, zp = z(comp), z(x)
+        pos = sum(float(za[i] @ zp[i]) for i in range(8)) / 8
+        neg = sum(float(za[i] @ z(corrupt(x[i:i + 1], hole[j:j + 1]))[0])
+                  for i in range(8) for j in range(8)) / 64
+    assert out["sem_pos"] == pytest.approx(pos, abs=1e-5)
+    assert out["sem_neg"] == pytest.approx(neg, abs=1e-5)
+    assert out["sem_gap"] == pytest.approx(pos - neg, abs=1e-5)
+
+    class Perfect(torch.nn.Module):  # G that returns the ground truth: the fill is x itself
+        def forward(self, x_in, hole_in):
+            return x
+    m.G = Perfect()
+    best = contrast_scores(m, x, hole)
+    assert best["text_pos"] == 0 and best["text_ratio"] == 0
+    assert best["sem_pos"] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_logged_steps_carry_gradient_norm_ratios():
+    """On a logged step each G term's gradient norm over g_adv's: the ratio by hand."""
+    m = _method("text")
+    seen = {}
+
+    def hook(name, terms):
+        if name == "G":
+            def norm(t):
+                gs = torch.autograd.grad(t, list(m.G.parameters()), retain_graph=True, allow_unused=True)
+                return sum(float(g.pow(2).sum()) for g in gs if g is not None) ** 0.5
+            seen.update({k: norm(v) / norm(terms["g_adv"]) for k, v in terms.items() if k != "g_adv"})
+
+    out = m.train_step(_batch(m), FakeContext(m, step=0, before_step=hook))
+    assert {k for k in out if k.startswith("gratio_")} == {"gratio_rec", "gratio_g_scat", "gratio_text"}
+    for k, v in seen.items():
+        assert float(out[f"gratio_{k}"]) == pytest.approx(v, rel=1e-4)
+    m2 = _method("text", log_every=2)
+    assert not any(k.startswith("gratio_") for k in m2.train_step(_batch(m2), FakeContext(m2, step=1)))
+
+
+def test_run_curves_merge_evaluations_and_ratios(tmp_path):
+    import json
+
+    from ci_inpaint.experiments.scat import run_curves
+
+    rows = [{"step": 1, "rec": 0.5, "gratio_rec": 2.0}, {"step": 2, "rec": 0.4},
+            {"step": 2, "eval/text_ratio": 0.9, "eval/s_iou": 0.1}, {"step": 3, "gratio_rec": 3.0}]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows) + "\n")
+    assert run_curves(tmp_path) == [{"step": 1, "gratio_rec": 2.0},
+                                    {"step": 2, "text_ratio": 0.9, "s_iou": 0.1},
+                                    {"step": 3, "gratio_rec": 3.0}]

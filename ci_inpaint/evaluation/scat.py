@@ -3,7 +3,8 @@ segmentation network's view of a composite during training.
 
 :func:`evaluate_run` scores a trained :class:`~ci_inpaint.methods.scat.SCAT` on the fixed
 pairs of :func:`ci_inpaint.data.scat.eval_pairs`; :func:`s_map_scores` is what
-``SCAT.evaluate`` logs from S's map of the probe composite.
+``SCAT.evaluate`` logs from S's map of the probe composite, :func:`contrast_scores` what it logs
+of the contrastive losses' distances on eight fixed held-out images.
 """
 
 from __future__ import annotations
@@ -32,6 +33,39 @@ def s_map_scores(s: Tensor, hole: Tensor, comp: Tensor, image: Tensor) -> dict[s
     iou = (gen & true).sum() / (gen | true).sum().clamp_min(1)
     return {"s_gap": float(gap), "s_acc": float(acc), "s_iou": float(iou),
             "probe_l1": float(((comp - image).abs() / 2).mean())}
+
+
+@torch.no_grad()
+def contrast_scores(method: SCAT, image: Tensor, hole: Tensor) -> dict[str, float]:
+    """What the two contrastive losses see, on fixed held-out ``image`` / ``hole`` rows, in the
+    current D's feature space (so the values move with D; compare the variants at a step):
+
+    * ``text_pos`` / ``text_neg``: Eq. 3's distances summed over the four shallow levels, mean
+      L1 of D_i(x_bar) to D_i(x) (the positive) and to D_i(x~) (the negative, the corrupted
+      input); ``text_ratio`` is Eq. 3's value, sum_i pos_i / neg_i (lower: the fill's texture
+      is nearer the real image than the hole it came from);
+    * ``sem_pos`` / ``sem_neg``: cosines of the projected global features (Eq. 4) of x_bar to x
+      and, averaged, to every x_i re-corrupted by each mask of the rows; ``sem_gap`` their
+      difference. In the variants that do not train L_sem the projection MLP is its random
+      initialisation: their ``sem_*`` is a random view of D's global features.
+    """
+    from ..losses.nce import similarity
+    from ..losses.scat import corrupt, recorrupt
+    from ..nn.unet_d import N_SHALLOW
+
+    dev, fill, B = method.device, method.cfg.hole_fill, image.shape[0]
+    x, m = image.to(dev), hole.to(dev)
+    comp = method.composite(method.G(x, m), x, m).clamp(-1, 1)
+    feats, g = method.D.encode(torch.cat([comp, x, corrupt(x, m, fill),
+                                          recorrupt(x, m, fill).flatten(0, 1)]))
+    pos = [(f[:B] - f[B:2 * B]).abs().mean().float() for f in feats[:N_SHALLOW]]
+    neg = [(f[:B] - f[2 * B:3 * B]).abs().mean().float() for f in feats[:N_SHALLOW]]
+    z = method.P(g.float())
+    sim = similarity(z[:B], torch.cat([z[B:2 * B, None], z[3 * B:].view(B, B, -1)], 1))
+    sp, sn = sim[:, 0].mean(), sim[:, 1:].mean()
+    return {"text_pos": float(sum(pos)), "text_neg": float(sum(neg)),
+            "text_ratio": float(sum(a / (b + 1e-7) for a, b in zip(pos, neg))),
+            "sem_pos": float(sp), "sem_neg": float(sn), "sem_gap": float(sp - sn)}
 
 
 @functools.lru_cache(maxsize=2)

@@ -8,15 +8,13 @@ kept) and Table 1's order (DivCo more diverse and more realistic than BicycleGAN
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .claims import Claim, Reference, Spec, decide
 from .grid import Cell, run_grid
+from .runs import ratio_medians, read_ratios  # noqa: F401 (read_ratios: re-exported)
 from .stats import summarize
 
 REGS = ("none", "mode_seeking", "divco")
@@ -47,20 +45,6 @@ def sweep_variants(taus=(0.05, 1.0), radii=(0.1,)) -> dict[str, dict[str, Any]]:
     return out
 
 
-def read_ratios(run_dir: str | Path) -> list[dict[str, float]]:
-    """The steps of ``metrics.jsonl`` that logged a gradient-norm ratio (``gratio_<term>``)."""
-    lines = (Path(run_dir) / "metrics.jsonl").read_text().splitlines()
-    return [h for h in map(json.loads, filter(str.strip, lines))
-            if any(k.startswith("gratio_") for k in h)]
-
-
-def _ratios(history: list[dict[str, float]]) -> dict[str, float]:
-    """Median over the second half of training of each logged ``gratio_<term>``."""
-    keys = sorted({k for h in history for k in h if k.startswith("gratio_")})
-    half = history[len(history) // 2:]
-    return {k: float(np.median([h[k] for h in half if k in h])) for k in keys}
-
-
 def paired_cell(cell: Cell) -> dict[str, Any]:
     """One Table 1 run: train (or load) ``divco_paired``, then score it on the held-out pages
     (``cell.options``: ``n``, ``s``, ``fid_n``). The codes are drawn from seed 0 for every run,
@@ -73,7 +57,7 @@ def paired_cell(cell: Cell) -> dict[str, Any]:
     scores = ev.evaluate(generator_of(res), res.cfg.num_classes, o["n"], o["s"], o["fid_n"], seed=0)
     return {"steps": res.steps_done, "train_s": round(res.wall_s, 2),
             "eval_s": round(time.perf_counter() - t0, 2), **scores,
-            **_ratios(read_ratios(res.run_dir))}
+            **ratio_medians(read_ratios(res.run_dir))}
 
 
 def run(seeds, out: str | Path, profile: str = "quick", workers: int = 1, threads: int = 1,

@@ -30,6 +30,24 @@ from ..methods import get_method
 NOT_RESULT = not_result_fields(TrainConfig)
 
 
+def read_ratios(run_dir: str | Path) -> list[dict[str, float]]:
+    """The steps of ``metrics.jsonl`` that logged a gradient-norm ratio (``gratio_<term>``,
+    :func:`ci_inpaint.losses.gan.grad_norm_ratios`)."""
+    lines = (Path(run_dir) / "metrics.jsonl").read_text().splitlines()
+    return [h for h in map(json.loads, filter(str.strip, lines))
+            if any(k.startswith("gratio_") for k in h)]
+
+
+def ratio_medians(history: list[dict[str, float]]) -> dict[str, float]:
+    """Median over the second half of training of each logged ``gratio_<term>``: the balance
+    of each G term against the adversarial term once the first transient is over."""
+    import numpy as np
+
+    keys = sorted({k for h in history for k in h if k.startswith("gratio_")})
+    half = history[len(history) // 2:]
+    return {k: float(np.median([h[k] for h in half if k in h])) for k in keys}
+
+
 def _comparable(d: dict[str, Any]) -> dict[str, Any]:
     d = yaml.safe_load(yaml.safe_dump(d, sort_keys=True))  # tuples -> lists, as config.yaml has them
     return {k: v for k, v in d.items() if k not in NOT_RESULT and k != "method"}
@@ -104,4 +122,5 @@ def train_run(method: str, run_dir: str | Path, profile: str = "quick", **knobs:
     return train(method, profile, d, overwrite=True, **knobs)
 
 
-__all__ = ["NOT_RESULT", "is_finished", "load_run", "saved_config", "train_run"]
+__all__ = ["NOT_RESULT", "is_finished", "load_run", "ratio_medians", "read_ratios", "saved_config",
+           "train_run"]

@@ -19,7 +19,7 @@ from typing import Any
 
 from .claims import Claim, Reference, Spec, decide
 from .grid import Cell, run_grid
-from .runs import load_run
+from .runs import load_run, ratio_medians, read_ratios
 
 ABLATION = ("baseline", "scat", "text", "full")
 NAMES = {"baseline": "Baseline", "scat": "Baseline-1 (+SCAT)", "text": "Baseline-2 (+text)",
@@ -54,7 +54,8 @@ def scat_cell(cell: Cell) -> dict[str, Any]:
     o, t0 = cell.options, time.perf_counter()
     ev = evaluate_run(res.method, o["n_per_bucket"], o.get("fid", True), o.get("feature_net", "auto"))
     return {"steps": res.steps_done, "train_s": round(res.wall_s, 2),
-            "eval_s": round(time.perf_counter() - t0, 2), **res.metrics, **ev}
+            "eval_s": round(time.perf_counter() - t0, 2), **res.metrics, **ev,
+            **ratio_medians(read_ratios(res.run_dir))}
 
 
 #: a variant's training time relative to the Baseline's (2-core CPU, quick): the B x B
@@ -276,6 +277,47 @@ def plot_s_curves(curves: dict[str, list[dict[str, Any]]]):
     return fig
 
 
+def run_curves(run_dir: str | Path) -> list[dict[str, float]]:
+    """A run's evaluations (``eval/<key>`` rows of ``metrics.jsonl``, the prefix dropped) with
+    its logged gradient-norm ratios (``gratio_<term>``), by step."""
+    import json
+
+    by: dict[int, dict[str, float]] = {}
+    for ln in (Path(run_dir) / "metrics.jsonl").read_text().splitlines():
+        if not ln.strip():
+            continue
+        h = json.loads(ln)
+        keep = {k.removeprefix("eval/"): v for k, v in h.items()
+                if k.startswith(("eval/", "gratio_"))}
+        if keep:
+            by.setdefault(int(h["step"]), {"step": int(h["step"])}).update(keep)
+    return [by[s] for s in sorted(by)]
+
+
+#: what the contrastive losses see (:func:`ci_inpaint.evaluation.scat.contrast_scores`)
+CONTRAST = {"text_ratio": "textural: Eq. 3, d(fill, real) / d(fill, corrupted)",
+            "text_pos": "textural: d(fill, real), D's shallow features",
+            "sem_gap": "semantic: cos(fill, real) - cos(fill, corrupted)"}
+
+
+def plot_lines(curves: dict[str, list[dict[str, float]]], keys: dict[str, str],
+               log: bool = False):
+    """One panel per ``keys`` entry (key: title), one line per run of ``curves`` over steps."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.4 * len(keys), 2.8), squeeze=False)
+    for ax, (k, title) in zip(axes[0], keys.items()):
+        for name, rows in curves.items():
+            pts = [(r["step"], r[k]) for r in rows if k in r]
+            if pts:
+                ax.plot(*zip(*pts), marker="o", ms=2.5, label=name)
+        ax.set(xlabel="step", title=textwrap.fill(title, 40), yscale="log" if log else "linear")
+        ax.title.set_fontsize(8)
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
 def plot_samples(methods: dict[str, Any], images, masks, n: int = 6):
     """Inpainted samples side by side: rows = inputs; columns = the corrupted input, the
     classical (biharmonic) fill, each variant's composite, the ground truth."""
@@ -298,7 +340,8 @@ def plot_samples(methods: dict[str, Any], images, masks, n: int = 6):
 
 
 __all__ = ["ABLATION", "BUCKETS", "CLASSICAL", "COST", "GATE", "HEADLINE", "HOLE", "METRICS",
-           "NAMES", "N_PER_BUCKET", "T2", "T3",
+           "CONTRAST", "NAMES", "N_PER_BUCKET", "T2", "T3",
            "ablation_specs", "all_specs", "bucket_specs", "claims", "gate_specs", "references",
            "FILL", "TEMPERATURE", "load_methods", "paper_metrics", "plot_s_history",
-           "plot_s_curves", "plot_samples", "run_ablation", "s_curves", "scat_cell", "variants"]
+           "plot_lines", "plot_s_curves", "plot_samples", "run_ablation", "run_curves", "s_curves",
+           "scat_cell", "variants"]

@@ -29,6 +29,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from ci_inpaint.losses.gan import grad_norm_ratios  # noqa: F401 (first used here; shared)
 from ci_inpaint.losses.nce import info_nce, similarity
 
 DEFAULT_RADIUS = 0.001  # the paper's R for class-conditional generation (z = 100)
@@ -188,23 +189,6 @@ def latent_regression_loss(z_hat: Tensor, z: Tensor, dim: tuple[int, ...] | None
     elements (or over ``dim`` only)."""
     d = (z_hat - z).abs()
     return d.mean() if dim is None else d.mean(dim)
-
-
-def grad_norm_ratios(terms: dict[str, Tensor], params: list[Tensor], ref: str) -> dict[str, Tensor]:
-    """``{"gratio_<k>": ||d terms[k] / d params|| / ||d terms[ref] / d params||}`` for k != ref.
-
-    The balance of a regulariser against the adversarial term on G (the L2 norm over all of
-    ``params``), computed with ``torch.autograd.grad`` on retained graphs: no parameter's
-    ``.grad`` is touched and nothing syncs with the host (the ratios stay on the device). Call
-    it only on logged steps: it costs one extra backward pass per term.
-    """
-    def norm(t: Tensor) -> Tensor:
-        gs = torch.autograd.grad(t, params, retain_graph=True, allow_unused=True)
-        sq = [g.float().pow(2).sum() for g in gs if g is not None]
-        return torch.stack(sq).sum().sqrt() if sq else t.new_zeros((), dtype=torch.float32)
-
-    base = norm(terms[ref]).clamp_min(1e-12)
-    return {f"gratio_{k}": (norm(v) / base).detach() for k, v in terms.items() if k != ref}
 
 
 __all__ = ["DEFAULT_RADIUS", "divco_loss", "divco_regularizer", "grad_norm_ratios",

@@ -18,6 +18,9 @@ Logits in, scalar out. ``d_*`` is what the discriminator minimises, ``g_*`` the 
 * R1 (Mescheder et al. 2018; StyleGAN2 / ContrasFill): gamma/2 E||grad D(x)||^2 on reals, with
   lazy regularisation (every k steps, scaled by k; Adam's lr and betas corrected by k/(k+1)).
 
+``grad_norm_ratios`` is a diagnostic, not a loss: each G term's gradient norm over the
+adversarial term's, the measure by which a loss weight is in or out of balance (01, 03 log it).
+
 Gradient norms are taken in float32 (float64 for float64 inputs) with autocast off.
 """
 
@@ -182,7 +185,24 @@ def r1_gamma_heuristic(resolution: int, batch: int) -> float:
     return 0.0002 * resolution**2 / batch
 
 
+def grad_norm_ratios(terms: dict[str, Tensor], params: list[Tensor], ref: str) -> dict[str, Tensor]:
+    """``{"gratio_<k>": ||d terms[k] / d params|| / ||d terms[ref] / d params||}`` for k != ref.
+
+    The balance of a regulariser against the adversarial term on G (the L2 norm over all of
+    ``params``), computed with ``torch.autograd.grad`` on retained graphs: no parameter's
+    ``.grad`` is touched and nothing syncs with the host (the ratios stay on the device). Call
+    it only on logged steps: it costs one extra backward pass per term.
+    """
+    def norm(t: Tensor) -> Tensor:
+        gs = torch.autograd.grad(t, params, retain_graph=True, allow_unused=True)
+        sq = [g.float().pow(2).sum() for g in gs if g is not None]
+        return torch.stack(sq).sum().sqrt() if sq else t.new_zeros((), dtype=torch.float32)
+
+    base = norm(terms[ref]).clamp_min(1e-12)
+    return {f"gratio_{k}": (norm(v) / base).detach() for k, v in terms.items() if k != ref}
+
+
 __all__ = ["bce_map", "d_hinge", "d_hinge_map", "d_lsgan", "d_nonsaturating", "d_wgan",
-           "g_hinge", "g_hinge_map", "g_lsgan", "g_nonsaturating", "g_wgan", "grad_norm_sq",
-           "gradient_penalty", "lazy_adam", "lazy_correction", "lazy_regularization",
+           "g_hinge", "g_hinge_map", "g_lsgan", "g_nonsaturating", "g_wgan", "grad_norm_ratios",
+           "grad_norm_sq", "gradient_penalty", "lazy_adam", "lazy_correction", "lazy_regularization",
            "r1_gamma_heuristic", "r1_penalty"]

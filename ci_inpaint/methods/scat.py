@@ -53,8 +53,8 @@ from ..data.scat import (  # noqa: F401 (re-exported: their home is data.scat)
     train_dataset,
 )
 from ..errors import ConfigError
-from ..evaluation.scat import evaluate_run, fid_fallback, s_map_scores  # noqa: F401
-from ..losses.gan import d_hinge, g_hinge
+from ..evaluation.scat import contrast_scores, evaluate_run, fid_fallback, s_map_scores  # noqa: F401
+from ..losses.gan import d_hinge, g_hinge, grad_norm_ratios
 from ..losses.scat import (
     G_REGIONS,
     corrupt,
@@ -245,9 +245,12 @@ class SCAT(Method):
                     z = self.P(g.float())
                     terms["sem"] = cfg.lambda_sem * semantic_contrastive_loss(
                         z[:B], z[B:2 * B], z[-B * B:].view(B, B, -1), self.tau)
+            ratios = {}  # each term's pull on G against the adversarial term (logged steps)
+            if len(terms) > 1 and ctx.step % cfg.log_every == 0:
+                ratios = grad_norm_ratios(terms, list(G.parameters()), "g_adv")
             ctx.optimize("G", terms)
         return {**{k: v.detach() for k, v in d_terms.items()},
-                **{k: v.detach() for k, v in terms.items()}}
+                **{k: v.detach() for k, v in terms.items()}, **ratios}
 
     # -- inference ------------------------------------------------------------------------
     @torch.no_grad()
@@ -267,15 +270,26 @@ class SCAT(Method):
             self._probe = probe_item(self.cfg)
         return self._probe
 
+    def contrast_probe(self) -> dict[str, Tensor]:
+        """Eight fixed held-out images with 20-40 % holes: the contrastive distances' rows."""
+        if not hasattr(self, "_contrast_probe"):
+            images, masks, _ = eval_pairs(self.cfg, 8, buckets=("20-40",), split="val")
+            self._contrast_probe = {"image": images, "mask": masks}
+        return self._contrast_probe
+
     def evaluate(self, ctx):
         """S's map on the probe composite (kept in ``s_history``) and how well it finds the hole
-        (:func:`~ci_inpaint.evaluation.scat.s_map_scores`: ``s_gap``, ``s_acc``, ``probe_l1``)."""
+        (:func:`~ci_inpaint.evaluation.scat.s_map_scores`: ``s_gap``, ``s_acc``, ``probe_l1``),
+        and what the contrastive losses see on :meth:`contrast_probe`
+        (:func:`~ci_inpaint.evaluation.scat.contrast_scores`: ``text_*``, ``sem_*``)."""
         p = self.probe()
         comp = self.inpaint(p["image"], p["mask"])
         s = self.segment(comp)
         self.s_history.append({"step": int(getattr(ctx, "step", 0)), "s": s[0, 0].half(),
                                "comp": comp[0].half()})
-        return s_map_scores(s, p["mask"], comp, p["image"])
+        c = self.contrast_probe()
+        return {**s_map_scores(s, p["mask"], comp, p["image"]),
+                **contrast_scores(self, c["image"], c["mask"])}
 
     def extra_state(self):
         return {"s_history": self.s_history}
