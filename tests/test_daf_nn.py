@@ -90,3 +90,23 @@ def test_bottleneck_block_has_no_instance_norm():
     E = Encoder(width=4, depth=3)
     has_in = [any(isinstance(m, nn.InstanceNorm2d) for m in b) for b in E.blocks]
     assert has_in == [True, True, False]
+
+
+def test_decoder_keeps_each_images_colour():
+    # An InstanceNorm in the decoder erased each image's mean colour before the RGB heads:
+    # two flat images of opposite colours gave the same output. Without it a short fit
+    # reproduces both (no hole, daf=False: the plain 1x1 heads, nothing copies the input).
+    from torch import nn
+
+    torch.manual_seed(0)
+    G = DAFGenerator(width=8, depth=3, n_out=1, daf=False)
+    assert not any(isinstance(m, nn.InstanceNorm2d) for m in G.decoder.modules())
+    x = torch.stack([torch.full((3, 16, 16), -0.8), torch.full((3, 16, 16), 0.6)])
+    hole = torch.zeros(2, 1, 16, 16)
+    opt = torch.optim.Adam(G.parameters(), 3e-3)
+    for _ in range(150):
+        loss = (G(x, hole)[0] - x).abs().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert float(loss) < 0.1  # with the norm: >= 0.7 (one output for both images)

@@ -18,7 +18,11 @@ The paper gives no layer table (and no code exists); the choices, stated:
   layer to ``dim`` = 128 (MoCo v1's fc); dropped in stage 2, where only the conv encoder moves on.
 * :class:`DAF` (Sec. III-B, Eq. 3-8), see its docstring.
 * :class:`MultiScaleDecoder`: ``depth`` blocks (nearest x2 upsampling, concat with the encoder
-  feature of that scale -- U-Net skips as in DFNet -- 3x3 conv, InstanceNorm, LeakyReLU); the
+  feature of that scale -- U-Net skips as in DFNet -- 3x3 conv, LeakyReLU; **no normalisation**:
+  an InstanceNorm there sets every channel's per-image mean and spread to learned constants,
+  so the 1x1 RGB heads could not give each image its own colour and contrast -- the no-DAF
+  fills came out 3x worse than painting the hole with the mean colour; stage 2 has no MoCo
+  key to leak to, and BatchNorm, DFNet's choice, would couple the samples of a batch); the
   ``n_out`` outermost blocks each give an image (Fig. 6). Layer k = 1 is the outermost (full
   resolution, Eq. 14), layer k at H / 2^(k-1). With ``daf=True`` each of them ends in a DAF and
   outputs Y_hat^k of Eq. 8; ``daf=False`` (Table II's "no DAF" rows) outputs W_D F (a 1x1 conv to
@@ -148,8 +152,9 @@ class MultiScaleDecoder(nn.Module):
         prev = enc_channels[-1]
         for k in range(depth, 0, -1):
             c = outs[k - 1]
-            blocks[str(k)] = nn.Sequential(nn.Conv2d(prev + skips[k - 1], c, 3, 1, 1),
-                                           nn.InstanceNorm2d(c, affine=True), _act())
+            # no normalisation: see the module docstring (InstanceNorm here erased each
+            # image's colour and contrast before the RGB heads)
+            blocks[str(k)] = nn.Sequential(nn.Conv2d(prev + skips[k - 1], c, 3, 1, 1), _act())
             if k <= n_out:
                 heads[str(k)] = (DAF(c, in_ch, reduction=reduction) if daf
                                  else nn.Conv2d(c, 3, 1))
