@@ -3,6 +3,7 @@ the structure term's 1/|P| average with lambda_rec."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from ci_inpaint.losses.daf import dilate, mask_pyramid, pyramid, structure_loss, tv_loss
@@ -46,3 +47,17 @@ def test_structure_loss_is_weighted_mean_over_scales():
     ys = [torch.zeros(1, 3, 4, 4), torch.zeros(1, 3, 2, 2)]
     ts = [torch.ones(1, 3, 4, 4), torch.full((1, 3, 2, 2), 3.0)]
     assert structure_loss(ys, ts, 6.0).item() == 6.0 * (1 + 3) / 2
+
+
+def test_hole_weighted_l1_by_hand():
+    from ci_inpaint.losses.daf import hole_weighted_l1, l1
+
+    a, b = torch.zeros(1, 1, 1, 2), torch.tensor([[[[1.0, 2.0]]]])
+    hole = torch.tensor([[[[0.0, 1.0]]]])
+    assert float(hole_weighted_l1(a, b, hole, 6.0)) == pytest.approx((1 + 6 * 2) / 2)
+    assert float(hole_weighted_l1(a, b, hole, 1.0)) == pytest.approx(float(l1(a, b)))
+    ys, ts = [a, a[..., :1]], [b, b[..., :1]]
+    holes = [hole, hole[..., :1]]
+    # lambda * mean over the scales: (6.5 + 1) / 2 with w = 6, the plain L1 with w = 1
+    assert float(structure_loss(ys, ts, 2.0, holes, 6.0)) == pytest.approx(2 * (6.5 + 1) / 2)
+    assert float(structure_loss(ys, ts, 2.0, holes, 1.0)) == pytest.approx(float(structure_loss(ys, ts, 2.0)))

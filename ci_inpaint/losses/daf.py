@@ -62,9 +62,22 @@ def scale_mean(fn: Callable[..., Tensor], *per_scale: Sequence) -> Tensor:
     return sum(terms) / len(terms)
 
 
-def structure_loss(ys: Sequence[Tensor], targets: Sequence[Tensor], lam: float = 6.0) -> Tensor:
-    """1/|P| sum_{k in P} lambda_rec ||Y^k - Y_hat^k||_1 (Eq. 9, 14, 16's first part)."""
-    return lam * scale_mean(l1, ys, targets)
+def hole_weighted_l1(a: Tensor, b: Tensor, hole: Tensor, hole_weight: float) -> Tensor:
+    """mean (1 + (w - 1) M) |a - b| in fp32: PConv's L_valid + w L_hole, both over all N
+    elements (w = 1: :func:`l1`)."""
+    dt = precise_dtype(a, b)
+    return ((1 + (hole_weight - 1) * hole.to(dt)) * (a.to(dt) - b.to(dt)).abs()).mean()
 
 
-__all__ = ["dilate", "l1", "mask_pyramid", "pyramid", "scale_mean", "structure_loss", "tv_loss"]
+def structure_loss(ys: Sequence[Tensor], targets: Sequence[Tensor], lam: float = 6.0,
+                   holes: Sequence[Tensor] | None = None, hole_weight: float = 1.0) -> Tensor:
+    """1/|P| sum_{k in P} lambda_rec ||Y^k - Y_hat^k||_1 (Eq. 9, 14, 16's first part); with
+    ``holes`` and ``hole_weight`` w != 1 the hole pixels count w times (our option, off by
+    default: :func:`hole_weighted_l1`)."""
+    if holes is None or hole_weight == 1:
+        return lam * scale_mean(l1, ys, targets)
+    return lam * scale_mean(lambda y, t, m: hole_weighted_l1(y, t, m, hole_weight),
+                            ys, targets, holes)
+
+
+__all__ = ["dilate", "hole_weighted_l1", "l1", "mask_pyramid", "pyramid", "scale_mean", "structure_loss", "tv_loss"]

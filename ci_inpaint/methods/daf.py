@@ -206,6 +206,7 @@ class DAFConfig(TrainConfig):
     q_layers: int = 3  # Q = {1..q_layers} (the paper: 3)
     init: str = ""  # stage-1 run dir or .pt: its E_q encoder initialises ours ("": random init)
     lambda_rec: float = 6.0  # Eq. 14
+    hole_weight: float = 1.0  # hole pixels' weight in Eq. 9's L1 (1: the paper's; PConv: 6)
     lambda_per: float = 0.1  # Eq. 15
     lambda_style: float = 240.0
     lambda_tv: float = 0.1
@@ -231,7 +232,8 @@ class DAFConfig(TrainConfig):
     }
     RANGES: ClassVar = {"resolution": ">= 8", "width": ">= 1", "depth": ">= 1", "reduction": ">= 1",
                         "p_layers": ">= 1", "q_layers": ">= 1", "lambda_rec": ">= 0",
-                        "lambda_per": ">= 0", "lambda_style": ">= 0", "lambda_tv": ">= 0",
+                        "hole_weight": ">= 0", "lambda_per": ">= 0", "lambda_style": ">= 0",
+                        "lambda_tv": ">= 0",
                         "lambda_adv": ">= 0", "gp": ">= 0", "d_width": ">= 1", "d_down": ">= 1",
                         "lr": "> 0", "beta1": "[0, 1)", "beta2": "[0, 1)"}
     CHOICES: ClassVar = {"dataset": STAGE2_DATA, "vgg": ("off", "random", "error")}
@@ -341,7 +343,8 @@ class DAFInpaint(_DAFMethod):
         with frozen(self.D):
             with ctx.autocast():
                 ys = self.G(x, hole)
-                terms = {"rec": structure_loss(ys, targets, c.lambda_rec),
+                terms = {"rec": structure_loss(ys, targets, c.lambda_rec, holes[:c.p_layers],
+                                               c.hole_weight),
                          **self.texture_terms(ys, targets, holes)}
             ctx.optimize("G", terms)
         return {**{k: v.detach() for k, v in d_terms.items()},
