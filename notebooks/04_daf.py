@@ -361,7 +361,11 @@ assert all(r["steps"] >= 1 for r in rows + s1_rows)
 # the full model ties pre-training alone. The paper's table has DAF alone helping about as
 # much as pre-training (0.0186 vs 0.0190 L1); our whole-image L1 (0.017-0.019) lands in the
 # paper's range only because our holes are small, not because the fills are as good. The
-# classifier FID is too noisy at this sample size to say anything.
+# classifier FID is too noisy at this sample size to say anything. The study run (8 seeds,
+# docs/results/04_daf.md) agrees on pre-training (L1, PSNR, SSIM hold) and finds DAF alone
+# *lowering* PSNR (25.1 ± 0.93 against 26.0 ± 0.33: does not hold), with a wide spread over
+# seeds (FID 9.9 ± 15): in some seeds the learned blend $\alpha$ of Eq. 8 has not settled
+# after 120 steps. Whether DAF helps a decoder trained to convergence, this scale cannot say.
 #
 # **The boundary (Fig. 7's claim).** In the means, the full model's ring error and gradient
 # mismatch are the lowest or tied with pre-training alone, and the paired rows say whether the
