@@ -343,7 +343,7 @@ class DAFInpaint(_DAFMethod):
         with frozen(self.D):
             with ctx.autocast():
                 ys = self.G(x, hole)
-                terms = {"rec": structure_loss(ys, targets, c.lambda_rec, holes[:c.p_layers],
+                terms = {"rec": structure_loss(ys, targets, c.lambda_rec, holes,
                                                c.hole_weight),
                          **self.texture_terms(ys, targets, holes)}
             ctx.optimize("G", terms)
